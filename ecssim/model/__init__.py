@@ -1,0 +1,1 @@
+"""Value objects: task definitions, instance types and the ECS enums."""

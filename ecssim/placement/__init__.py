@@ -1,0 +1,1 @@
+"""Placement: fit, constraints (cluster query language), strategies and their registry."""

@@ -1,0 +1,1 @@
+"""Scenario files: YAML in, validated frozen dataclasses out, every error with its path."""
