@@ -6,7 +6,7 @@ responses can use ``.value`` directly.
 
 from __future__ import annotations
 
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 
 
 class TaskStatus(IntEnum):
@@ -22,7 +22,7 @@ class TaskStatus(IntEnum):
     STOPPED = 7
 
 
-class DesiredStatus(str, Enum):
+class DesiredStatus(StrEnum):
     """A task's ``desiredStatus``."""
 
     PENDING = "PENDING"
@@ -30,7 +30,7 @@ class DesiredStatus(str, Enum):
     STOPPED = "STOPPED"
 
 
-class StopCode(str, Enum):
+class StopCode(StrEnum):
     """Why a task stopped (botocore ``TaskStopCode``)."""
 
     TASK_FAILED_TO_START = "TaskFailedToStart"
@@ -52,7 +52,7 @@ class InstanceStatus(IntEnum):
     REGISTRATION_FAILED = 5
 
 
-class LaunchType(str, Enum):
+class LaunchType(StrEnum):
     """Where a task runs."""
 
     EC2 = "EC2"
@@ -60,7 +60,7 @@ class LaunchType(str, Enum):
     EXTERNAL = "EXTERNAL"
 
 
-class NetworkMode(str, Enum):
+class NetworkMode(StrEnum):
     """A task definition's ``networkMode`` (default ``bridge`` on Linux EC2)."""
 
     BRIDGE = "bridge"
@@ -69,7 +69,7 @@ class NetworkMode(str, Enum):
     NONE = "none"
 
 
-class SchedulingStrategy(str, Enum):
+class SchedulingStrategy(StrEnum):
     """A service's ``schedulingStrategy``."""
 
     REPLICA = "REPLICA"

@@ -1,0 +1,271 @@
+"""Measure the performance figures of SPEC section 10; print a table; append to results.csv.
+
+Usage: ``python -m benchmarks.run [--quick] [--reps N] [--no-record] [--results PATH]``
+(``make bench`` / ``make bench-quick``).
+
+Figures are ratios or rates taken in one run on one machine: ``measure_ratio`` alternates the
+two programs (a, b, a, b, ...) and compares median wall times, so machine noise cancels as far as
+it can. ecssim is plugged in through one callable, ``ecssim_runner(workload, n_instances) ->
+dict`` (at least ``{"lifecycles": int}``), ``benchmarks.ecssim_runner.run_ecssim``. P5 times
+single placement decisions on a 10,000-instance cluster state directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import gc
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.ecssim_runner import run_ecssim, time_one_placement
+from benchmarks.floor import run_floor
+from benchmarks.naive_peer import run_naive
+from benchmarks.workload import Workload, make_workload
+
+RESULTS_CSV = Path(__file__).with_name("results.csv")
+CSV_FIELDS = ("date", "commit", "figure", "value", "target", "met", "mode")
+
+EcssimRunner = Callable[[Workload, int], dict]
+
+# Problem sizes per mode: tasks per workload, instances, repetitions of each program.
+SIZES = {
+    "full": {
+        "p1_tasks": 100_000,
+        "p1_instances": 1_000,
+        "p4": ((1_000, 100_000), (10_000, 60_000)),
+    },
+    "quick": {"p1_tasks": 5_000, "p1_instances": 1_000, "p4": ((1_000, 5_000), (10_000, 3_000))},
+}
+REPS = {"full": 3, "quick": 3}
+P4_TARGETS = {1_000: 3.0, 10_000: 10.0}  # naive wall / ecssim wall
+THROUGHPUT_TARGETS = {1_000: ("P2", 50_000.0), 10_000: ("P3", 20_000.0)}  # lifecycles/s
+P4_STRATEGY = "spread-binpack"  # the P2/P3 strategy: [spread AZ, binpack memory]
+
+
+ECSSIM_RUNNER: EcssimRunner = run_ecssim
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RatioResult:
+    a_s: float  # median wall time of fn_a
+    b_s: float  # median wall time of fn_b
+    ratio: float  # a_s / b_s
+    a_result: dict  # what the last call of fn_a returned
+    b_result: dict
+
+
+def _timed(fn: Callable[[], dict]) -> tuple[float, dict]:
+    gc.collect()
+    t0 = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - t0, result
+
+
+def measure_ratio(fn_a: Callable[[], dict], fn_b: Callable[[], dict], reps: int = 3) -> RatioResult:
+    """Run a, b, a, b, ... (``reps`` each); return median wall times and ``median_a / median_b``."""
+    if reps < 1:
+        raise ValueError("reps must be >= 1")
+    walls_a, walls_b = [], []
+    res_a = res_b = {}
+    for _ in range(reps):
+        wall, res_a = _timed(fn_a)
+        walls_a.append(wall)
+        wall, res_b = _timed(fn_b)
+        walls_b.append(wall)
+    a_s, b_s = statistics.median(walls_a), statistics.median(walls_b)
+    return RatioResult(a_s, b_s, a_s / b_s, res_a, res_b)
+
+
+def measure(fn: Callable[[], dict], reps: int = 3) -> tuple[float, dict]:
+    """Median wall time of ``reps`` runs of one program, and its last result."""
+    walls, res = [], {}
+    for _ in range(reps):
+        wall, res = _timed(fn)
+        walls.append(wall)
+    return statistics.median(walls), res
+
+
+# --- figures -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    figure: str
+    value: float
+    target: str = ""  # "<= 2.5", ">= 50000"; empty for reference (context) rows
+    met: bool | None = None
+
+    @classmethod
+    def judged(cls, figure: str, value: float, op: str, threshold: float) -> Row:
+        met = value <= threshold if op == "<=" else value >= threshold
+        return cls(figure, value, f"{op} {threshold:g}", met)
+
+
+def floor_rows(wall_s: float, result: dict) -> list[Row]:
+    return [
+        Row("ref: bare-SimPy floor lifecycles/s", result["lifecycles"] / wall_s),
+        Row("ref: bare-SimPy floor events/s", result["events"] / wall_s),
+    ]
+
+
+def naive_row(n_instances: int, strategy: str, wall_s: float, result: dict) -> Row:
+    return Row(
+        f"ref: naive peer lifecycles/s @{n_instances} instances ({strategy})",
+        result["lifecycles"] / wall_s,
+    )
+
+
+def figure_p1(ecssim_runner: EcssimRunner, w: Workload, n_instances: int, reps: int) -> list[Row]:
+    """P1: ecssim wall / bare-SimPy floor wall on the same lifecycles (target <= 2.5)."""
+    r = measure_ratio(lambda: ecssim_runner(w, n_instances), lambda: run_floor(w), reps)
+    return [
+        Row.judged("P1 floor ratio (ecssim / bare SimPy)", r.ratio, "<=", 2.5),
+        *floor_rows(r.b_s, r.b_result),
+    ]
+
+
+def figure_p4(
+    ecssim_runner: EcssimRunner,
+    w: Workload,
+    n_instances: int,
+    reps: int,
+    strategy: str = P4_STRATEGY,
+) -> list[Row]:
+    """P4: naive-peer wall / ecssim wall, same cluster and arrivals; also P2/P3 from ecssim."""
+    r = measure_ratio(
+        lambda: ecssim_runner(w, n_instances), lambda: run_naive(w, n_instances, strategy), reps
+    )
+    ratio = r.b_s / r.a_s
+    rows = [
+        Row.judged(
+            f"P4 naive-peer ratio @{n_instances} instances",
+            ratio,
+            ">=",
+            P4_TARGETS.get(n_instances, 1.0),
+        )
+    ]
+    if n_instances in THROUGHPUT_TARGETS:
+        key, target = THROUGHPUT_TARGETS[n_instances]
+        rate = r.a_result["lifecycles"] / r.a_s
+        rows.append(Row.judged(f"{key} lifecycles/s @{n_instances} instances", rate, ">=", target))
+    rows.append(naive_row(n_instances, strategy, r.b_s, r.b_result))
+    return rows
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
+
+
+def _met(row: Row) -> str:
+    return "" if row.met is None else ("yes" if row.met else "no")
+
+
+def print_table(rows: list[Row]) -> None:
+    header = ("figure", "value", "target", "met")
+    cells = [(r.figure, _fmt(r.value), r.target, _met(r)) for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
+    line = "  ".join(h.ljust(wd) for h, wd in zip(header, widths, strict=True))
+    print(line)
+    print("-" * len(line))
+    for c in cells:
+        print(
+            "  ".join(
+                (x.ljust(wd) if i in (0, 2) else x.rjust(wd))
+                for i, (x, wd) in enumerate(zip(c, widths, strict=True))
+            )
+        )
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return out.stdout.strip()
+
+
+def append_results(rows: list[Row], mode: str, path: Path = RESULTS_CSV) -> None:
+    new = not path.exists() or path.stat().st_size == 0
+    date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    commit = git_commit()
+    with path.open("a", newline="") as fh:
+        writer = csv.writer(fh)
+        if new:
+            writer.writerow(CSV_FIELDS)
+        for r in rows:
+            writer.writerow((date, commit, r.figure, f"{r.value:.6g}", r.target, _met(r), mode))
+
+
+# --- main --------------------------------------------------------------------------------------
+
+
+def run_figures(mode: str, reps: int, ecssim_runner: EcssimRunner = ECSSIM_RUNNER) -> list[Row]:
+    sizes = SIZES[mode]
+    rows: list[Row] = []
+    missing = False
+
+    w = make_workload(sizes["p1_tasks"], sizes["p1_instances"])
+    try:
+        rows += figure_p1(ecssim_runner, w, sizes["p1_instances"], reps)
+    except NotImplementedError:
+        missing = True
+        rows += floor_rows(*measure(lambda: run_floor(w), reps))
+
+    for n_instances, n_tasks in sizes["p4"]:
+        w = make_workload(n_tasks, n_instances)
+        try:
+            rows += figure_p4(ecssim_runner, w, n_instances, reps)
+        except NotImplementedError:
+            missing = True
+            wall_s, res = measure(lambda w=w, n=n_instances: run_naive(w, n, P4_STRATEGY), reps)
+            rows.append(naive_row(n_instances, P4_STRATEGY, wall_s, res))
+
+    if missing:
+        print("note: ecssim runner not wired yet; only reference-program figures measured.\n")
+    rows.append(figure_p5())
+    return rows
+
+
+def figure_p5(n_instances: int = 10_000, decisions: int = 2_000) -> Row:
+    """P5: median wall time of one [spread AZ, binpack memory] decision over 10,000 instances."""
+    median_s = time_one_placement(n_instances, decisions)
+    return Row.judged("P5 one placement @10000 instances (us, median)", median_s * 1e6, "<=", 50)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, one repetition")
+    parser.add_argument("--reps", type=int, default=None, help="repetitions of each program")
+    parser.add_argument("--no-record", action="store_true", help="do not append to results.csv")
+    parser.add_argument("--results", type=Path, default=RESULTS_CSV, help="CSV to append to")
+    args = parser.parse_args(argv)
+    mode = "quick" if args.quick else "full"
+    reps = args.reps if args.reps is not None else REPS[mode]
+    rows = run_figures(mode, reps)
+    print_table(rows)
+    if not args.no_record:
+        append_results(rows, mode, args.results)
+        print(f"\nappended {len(rows)} rows to {args.results}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,214 @@
+"""The ecs-agent: one SimPy process per container instance.
+
+The process boots the instance, registers it with the control plane, and then waits for the
+instance to end; it costs no events while idle. Task work is event-driven: the control plane
+hands the agent a placed task, and each lifecycle step schedules one timer whose callback takes
+the next step (no helper process per task, no polling). The agent keeps its own host-resource
+ledger and admits tasks FIFO: a task waits in PENDING until the head of the queue fits, for
+example until a stopping task releases its memory (ECS-SEMANTICS section 3, AG
+``waitingTaskQueue``). The control plane's ledger (``ClusterState``) is separate: it releases a
+task's reservation as soon as the task is told to stop, as ECS does, so a new task can be placed
+on an instance whose old task is still stopping.
+
+Per task the agent schedules at most: ENI attach (awsvpc only), pull + start, run end (unless
+it runs forever), stop, ENI detach (awsvpc only).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import simpy
+
+from ecssim.model.enums import TaskStatus
+from ecssim.parameters import SimParameters
+
+if TYPE_CHECKING:
+    from ecssim.control.plane import ControlPlane
+    from ecssim.control.records import InstanceRecord, Task
+
+#: Stopped reason of a task whose essential container exits.
+ESSENTIAL_EXITED = "Essential container in task exited"
+
+
+class Agent:
+    """The ecs-agent of one container instance."""
+
+    __slots__ = (
+        "_dead",
+        "alive",
+        "control",
+        "env",
+        "free_cpu",
+        "free_gpu",
+        "free_memory",
+        "images",
+        "instance",
+        "params",
+        "process",
+        "queue",
+        "rng",
+    )
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        control: ControlPlane,
+        instance: InstanceRecord,
+        params: SimParameters,
+        rng: np.random.Generator,
+    ) -> None:
+        self.env = env
+        self.control = control
+        self.instance = instance
+        self.params = params
+        self.rng = rng
+        self.free_cpu = instance.registered_cpu
+        self.free_memory = instance.registered_memory
+        self.free_gpu = instance.gpus
+        self.queue: deque[Task] = deque()
+        self.images: set[str] = set()
+        self.alive = True
+        self._dead = env.event()
+        self.process = env.process(self._run())
+
+    # -- the agent process -------------------------------------------------------------------
+    def _run(self) -> Generator[simpy.Event, Any, None]:
+        boot = self.params.instance_boot.sample(self.rng)
+        yield self.env.timeout(boot)
+        if not self.alive:
+            return
+        self.control.register_instance(self.instance)
+        yield self._dead  # nothing happens here until the instance ends
+
+    def terminate(self) -> None:
+        """The EC2 instance is gone: every container dies now; nothing else is reported."""
+        if not self.alive:
+            return
+        self.alive = False
+        now = self.env.now
+        for task in list(self.instance.tasks.values()):
+            task.token += 1  # cancel whatever step was pending
+            if task.last_status >= TaskStatus.ACTIVATING and math.isnan(task.execution_stopped_at):
+                task.execution_stopped_at = now
+            task.held = False
+        self.queue.clear()
+        self._dead.succeed()
+
+    # -- timers --------------------------------------------------------------------------------
+    def _after(self, delay: float, step: Callable[[Task], None], task: Task) -> None:
+        token = task.token
+
+        def fire(_event: simpy.Event) -> None:
+            if task.token == token and self.alive:
+                step(task)
+
+        self.env.timeout(delay).callbacks.append(fire)
+
+    # -- task lifecycle ----------------------------------------------------------------------
+    def submit(self, task: Task) -> None:
+        """Take a task the control plane placed here (lastStatus PROVISIONING)."""
+        if not self.alive:
+            return  # ECS does not know yet; the task waits until the instance is declared lost
+        if task.requirement.eni:
+            self._after(self.params.eni_attach.sample(self.rng), self._pending, task)
+        else:
+            self._pending(task)
+
+    def _pending(self, task: Task) -> None:
+        self.control.set_status(task, TaskStatus.PENDING)
+        self.queue.append(task)
+        self._admit()
+
+    def _admit(self) -> None:
+        queue = self.queue
+        while queue:
+            task = queue[0]
+            need = task.requirement
+            if (
+                need.cpu > self.free_cpu
+                or need.memory_mib > self.free_memory
+                or need.gpu > self.free_gpu
+            ):
+                return
+            queue.popleft()
+            self.free_cpu -= need.cpu
+            self.free_memory -= need.memory_mib
+            self.free_gpu -= need.gpu
+            task.held = True
+            self._activate(task)
+
+    def _activate(self, task: Task) -> None:
+        now = self.env.now
+        params, rng = self.params, self.rng
+        pull = 0.0
+        for image in task.task_definition.images():
+            if image in self.images:
+                took = params.image_pull_cached.sample(rng)
+            else:
+                took = params.image_pull.sample(rng)
+                self.images.add(image)  # later tasks share this pull or its cached copy
+            pull = max(pull, took)
+        task.pull_started_at = now
+        task.pull_stopped_at = now + pull
+        self.control.set_status(task, TaskStatus.ACTIVATING)
+        self._after(pull + params.container_start.sample(rng), self._running, task)
+
+    def _running(self, task: Task) -> None:
+        task.started_at = self.env.now
+        self.control.set_status(task, TaskStatus.RUNNING)
+        end = min(task.runtime_s, task.crash_s)
+        if math.isfinite(end):
+            self._after(end, self._essential_exited, task)
+
+    def _essential_exited(self, task: Task) -> None:
+        crashed = task.crash_s < task.runtime_s
+        task.exit_code = 1.0 if crashed else 0.0
+        self.control.task_exited(task, ESSENTIAL_EXITED)
+        # The essential container is gone; any others get SIGTERM and are killed at stopTimeout.
+        others = len(task.task_definition.containers) > 1
+        self._stopping(task, graceful=others)
+
+    def stop(self, task: Task) -> None:
+        """Stop a task the control plane set to desiredStatus STOPPED."""
+        if not self.alive or task.last_status >= TaskStatus.STOPPING:
+            return
+        task.token += 1  # cancel the pending step
+        if task.last_status <= TaskStatus.PENDING:
+            if task in self.queue:
+                self.queue.remove(task)
+            self._deprovision(task)
+            return
+        self._stopping(task, graceful=task.last_status == TaskStatus.RUNNING)
+
+    def _stopping(self, task: Task, *, graceful: bool) -> None:
+        task.stopping_at = self.env.now
+        self.control.set_status(task, TaskStatus.STOPPING)
+        if graceful:
+            timeout = task.task_definition.stop_timeout_s(self.params.stop_timeout)
+            delay = min(self.params.container_stop.sample(self.rng), timeout)
+            self._after(delay, self._execution_stopped, task)
+        else:
+            self._execution_stopped(task)
+
+    def _execution_stopped(self, task: Task) -> None:
+        task.execution_stopped_at = self.env.now
+        self._deprovision(task)
+
+    def _deprovision(self, task: Task) -> None:
+        if task.held:
+            need = task.requirement
+            self.free_cpu += need.cpu
+            self.free_memory += need.memory_mib
+            self.free_gpu += need.gpu
+            task.held = False
+            self._admit()
+        if task.requirement.eni and task.last_status >= TaskStatus.PENDING:
+            self.control.set_status(task, TaskStatus.DEPROVISIONING)
+            self._after(self.params.eni_detach.sample(self.rng), self.control.task_stopped, task)
+        else:
+            self.control.task_stopped(task)

@@ -1,0 +1,528 @@
+"""The in-process ECS client: boto3's method names, request and response shapes.
+
+``sim.ecs`` speaks the ECS API so that code written against boto3 reads the same against the
+simulator. Requests use the API's camelCase keyword arguments; responses are dicts shaped as
+botocore's ECS model says (timestamps are ``datetime`` objects, counted from
+:data:`SIM_EPOCH` at simulated time 0). Errors raise exceptions named like boto3's, reachable as
+``sim.ecs.exceptions.ClusterNotFoundException`` and so on.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+from ecssim.control.plane import (
+    ControlPlane,
+    ControlPlaneError,
+    constraints_from,
+    strategies_from,
+)
+from ecssim.control.records import ClusterRecord, InstanceRecord, ServiceRecord, Task, arn
+from ecssim.errors import EcssimError, InputError
+from ecssim.model.enums import InstanceStatus, StopCode, TaskStatus
+from ecssim.model.taskdef import TaskDefinition, parse_task_definition
+from ecssim.placement.query import QueryError
+from ecssim.placement.strategies import validate_strategy
+
+#: Wall-clock time that simulated time 0 maps to in API responses.
+SIM_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class ClientError(EcssimError):
+    """Base of the errors the client raises; ``code`` is the ECS error code."""
+
+    code = "ClientError"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"An error occurred ({self.code}): {message}")
+        self.message = message
+
+
+def _error_class(code: str) -> type[ClientError]:
+    return type(code, (ClientError,), {"code": code, "__doc__": f"ECS ``{code}``."})
+
+
+ClientException = _error_class("ClientException")
+InvalidParameterException = _error_class("InvalidParameterException")
+ClusterNotFoundException = _error_class("ClusterNotFoundException")
+ServiceNotFoundException = _error_class("ServiceNotFoundException")
+ServiceNotActiveException = _error_class("ServiceNotActiveException")
+ServerException = _error_class("ServerException")
+
+_ERRORS = {
+    cls.code: cls
+    for cls in (
+        ClientException,
+        InvalidParameterException,
+        ClusterNotFoundException,
+        ServiceNotFoundException,
+        ServiceNotActiveException,
+        ServerException,
+    )
+}
+
+
+def _ts(t: float) -> datetime | None:
+    return None if math.isnan(t) else SIM_EPOCH + timedelta(seconds=t)
+
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+class ECSClient:
+    """boto3-compatible ECS client over a :class:`ControlPlane`."""
+
+    def __init__(self, control: ControlPlane) -> None:
+        self._control = control
+        self.exceptions = SimpleNamespace(**_ERRORS)
+
+    # -- plumbing ----------------------------------------------------------------------------------
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ControlPlaneError as err:
+            raise _ERRORS.get(err.code, ClientException)(str(err)) from None
+
+    def _cluster(self, name: str | None) -> ClusterRecord:
+        return self._call(self._control.cluster, name)
+
+    def _definition(self, reference: str) -> TaskDefinition:
+        return self._call(self._control.task_definition, reference)
+
+    def _task(self, cluster: ClusterRecord, reference: str) -> Task:
+        task = cluster.tasks.get(reference.rsplit("/", 1)[-1])
+        if task is None:
+            raise InvalidParameterException("The referenced task was not found.")
+        return task
+
+    def _instance(self, cluster: ClusterRecord, reference: str) -> InstanceRecord:
+        key = reference.rsplit("/", 1)[-1]
+        for instance in cluster.instances:
+            if key in (instance.id, instance.ec2_instance_id):
+                return instance
+        raise InvalidParameterException("The referenced container instance was not found.")
+
+    @staticmethod
+    def _placement(kwargs: dict[str, Any]) -> tuple[Any, Any]:
+        strategy = kwargs.get("placementStrategy") or []
+        constraints = kwargs.get("placementConstraints") or []
+        if len(strategy) > 5:
+            raise InvalidParameterException("The number of placement strategies exceeds 5.")
+        if len(constraints) > 10:
+            raise InvalidParameterException("The number of placement constraints exceeds 10.")
+        for item in strategy:
+            try:
+                validate_strategy(item.get("type"), item.get("field"))
+            except ValueError as err:
+                raise InvalidParameterException(str(err)) from None
+        try:
+            return strategies_from(strategy), constraints_from(constraints)
+        except QueryError as err:
+            raise InvalidParameterException(f"Invalid constraint expression: {err}") from None
+
+    # -- clusters ----------------------------------------------------------------------------------
+    def create_cluster(self, clusterName: str = "default", **_ignored: Any) -> dict[str, Any]:
+        """CreateCluster."""
+        cluster = self._control.create_cluster(clusterName)
+        return {"cluster": self._describe_cluster(cluster)}
+
+    def describe_clusters(self, clusters: list[str] | None = None, **_: Any) -> dict[str, Any]:
+        """DescribeClusters."""
+        found, failures = [], []
+        for name in clusters or ["default"]:
+            try:
+                found.append(self._describe_cluster(self._control.cluster(name)))
+            except ControlPlaneError:
+                failures.append({"arn": arn("cluster", name), "reason": "MISSING"})
+        return {"clusters": found, "failures": failures}
+
+    def _describe_cluster(self, cluster: ClusterRecord) -> dict[str, Any]:
+        state = cluster.state
+        active = state.status == int(InstanceStatus.ACTIVE)
+        running = sum(1 for t in cluster.tasks.values() if t.last_status == TaskStatus.RUNNING)
+        pending = sum(1 for t in cluster.tasks.values() if t.last_status < TaskStatus.RUNNING)
+        return {
+            "clusterArn": cluster.arn,
+            "clusterName": cluster.name,
+            "status": "ACTIVE",
+            "registeredContainerInstancesCount": int(active.sum()),
+            "runningTasksCount": running,
+            "pendingTasksCount": pending,
+            "activeServicesCount": sum(
+                1 for s in cluster.services.values() if s.status == "ACTIVE"
+            ),
+        }
+
+    # -- task definitions --------------------------------------------------------------------------
+    def register_task_definition(self, **request: Any) -> dict[str, Any]:
+        """RegisterTaskDefinition (same keyword arguments as boto3)."""
+        try:
+            definition = parse_task_definition(request)
+        except InputError as err:
+            raise ClientException(str(err).removeprefix("ClientException: ")) from None
+        registered = self._control.register_task_definition(definition)
+        return {"taskDefinition": self._describe_definition(registered), "tags": []}
+
+    def describe_task_definition(self, taskDefinition: str, **_: Any) -> dict[str, Any]:
+        """DescribeTaskDefinition."""
+        definition = self._definition(taskDefinition)
+        return {"taskDefinition": self._describe_definition(definition), "tags": []}
+
+    def deregister_task_definition(self, taskDefinition: str) -> dict[str, Any]:
+        """DeregisterTaskDefinition: the revision stays describable with status INACTIVE."""
+        definition = self._definition(taskDefinition)
+        out = self._describe_definition(definition)
+        out["status"] = "INACTIVE"
+        return {"taskDefinition": out}
+
+    def _describe_definition(self, definition: TaskDefinition) -> dict[str, Any]:
+        out = dict(definition.request)
+        out.update(
+            taskDefinitionArn=arn("task-definition", f"{definition.family}:{definition.revision}"),
+            revision=definition.revision,
+            status="ACTIVE",
+            compatibilities=list(definition.compatibilities),
+            requiresAttributes=[],
+            registeredAt=SIM_EPOCH,
+        )
+        return out
+
+    # -- tasks -------------------------------------------------------------------------------------
+    def run_task(self, taskDefinition: str, **kwargs: Any) -> dict[str, Any]:
+        """RunTask: up to 10 tasks placed by the placement engine."""
+        count = kwargs.get("count", 1)
+        if not isinstance(count, int) or not 1 <= count <= 10:
+            raise InvalidParameterException("count must be between 1 and 10.")
+        cluster = self._cluster(kwargs.get("cluster"))
+        definition = self._definition(taskDefinition)
+        strategies, constraints = self._placement(kwargs)
+        tasks, failures = self._call(
+            self._control.run_task,
+            cluster.name,
+            definition,
+            count=count,
+            group=kwargs.get("group"),
+            strategies=strategies,
+            constraints=constraints,
+            started_by=kwargs.get("startedBy"),
+        )
+        return {"tasks": [self._describe_task(t) for t in tasks], "failures": failures}
+
+    def start_task(
+        self, taskDefinition: str, containerInstances: list[str], **kwargs: Any
+    ) -> dict[str, Any]:
+        """StartTask: one task on each named container instance (at most 10)."""
+        if not 1 <= len(containerInstances) <= 10:
+            raise InvalidParameterException("containerInstances must hold 1 to 10 instances.")
+        cluster = self._cluster(kwargs.get("cluster"))
+        definition = self._definition(taskDefinition)
+        instances = [self._instance(cluster, ref) for ref in containerInstances]
+        tasks, failures = self._call(
+            self._control.start_task,
+            cluster.name,
+            definition,
+            instances,
+            group=kwargs.get("group"),
+            started_by=kwargs.get("startedBy"),
+        )
+        return {"tasks": [self._describe_task(t) for t in tasks], "failures": failures}
+
+    def stop_task(self, task: str, cluster: str | None = None, reason: str = "") -> dict[str, Any]:
+        """StopTask."""
+        record = self._task(self._cluster(cluster), task)
+        self._control.stop_task(
+            record, code=StopCode.USER_INITIATED, reason=reason or "Task stopped by user"
+        )
+        return {"task": self._describe_task(record)}
+
+    def describe_tasks(
+        self, tasks: list[str], cluster: str | None = None, **_: Any
+    ) -> dict[str, Any]:
+        """DescribeTasks (STOPPED tasks stay describable for ``deregistered_visible``)."""
+        record = self._cluster(cluster)
+        found, failures = [], []
+        for reference in tasks:
+            task = record.tasks.get(reference.rsplit("/", 1)[-1])
+            if task is None:
+                failures.append({"arn": reference, "reason": "MISSING"})
+            else:
+                found.append(self._describe_task(task))
+        return {"tasks": found, "failures": failures}
+
+    def list_tasks(self, cluster: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        """ListTasks, filtered by family, serviceName, containerInstance, desiredStatus."""
+        record = self._cluster(cluster)
+        desired = kwargs.get("desiredStatus", "RUNNING")
+        family = kwargs.get("family")
+        service = kwargs.get("serviceName")
+        instance = kwargs.get("containerInstance")
+        started_by = kwargs.get("startedBy")
+        arns = []
+        for task in record.tasks.values():
+            if task.desired_status.value != desired:
+                continue
+            if family and task.family != family:
+                continue
+            if service and (task.service is None or task.service.name != service):
+                continue
+            if started_by and task.started_by != started_by:
+                continue
+            if instance and (
+                task.container_instance is None
+                or instance.rsplit("/", 1)[-1]
+                not in (task.container_instance.id, task.container_instance.ec2_instance_id)
+            ):
+                continue
+            arns.append(task.arn)
+        return {"taskArns": arns}
+
+    def _describe_task(self, task: Task) -> dict[str, Any]:
+        definition = task.task_definition
+        instance = task.container_instance
+        status = task.last_status.name
+        containers = [
+            _drop_none(
+                {
+                    "containerArn": arn("container", f"{task.cluster.name}/{task.id}/{c.name}"),
+                    "taskArn": task.arn,
+                    "name": c.name,
+                    "image": c.image,
+                    "lastStatus": "STOPPED"
+                    if status in ("STOPPED", "DEPROVISIONING")
+                    else ("RUNNING" if status in ("RUNNING", "STOPPING") else "PENDING"),
+                    "exitCode": None
+                    if math.isnan(task.exit_code)
+                    else int(task.exit_code if c.essential else 0),
+                    "cpu": str(c.cpu),
+                    "memory": None if c.memory_mib is None else str(c.memory_mib),
+                    "memoryReservation": None
+                    if c.memory_reservation_mib is None
+                    else str(c.memory_reservation_mib),
+                    "healthStatus": "UNKNOWN",
+                }
+            )
+            for c in definition.containers
+        ]
+        return _drop_none(
+            {
+                "taskArn": task.arn,
+                "clusterArn": task.cluster.arn,
+                "taskDefinitionArn": arn(
+                    "task-definition", f"{definition.family}:{definition.revision}"
+                ),
+                "containerInstanceArn": instance.arn if instance else None,
+                "availabilityZone": instance.zone if instance else None,
+                "lastStatus": status,
+                "desiredStatus": task.desired_status.value,
+                "cpu": str(task.requirement.cpu),
+                "memory": str(task.requirement.memory_mib),
+                "containers": containers,
+                "group": task.group,
+                "launchType": task.launch_type,
+                "startedBy": task.started_by,
+                "stopCode": task.stop_code,
+                "stoppedReason": task.stopped_reason,
+                "createdAt": _ts(task.created_at),
+                "pullStartedAt": _ts(task.pull_started_at),
+                "pullStoppedAt": _ts(task.pull_stopped_at),
+                "startedAt": _ts(task.started_at),
+                "stoppingAt": _ts(task.stopping_at),
+                "executionStoppedAt": _ts(task.execution_stopped_at),
+                "stoppedAt": _ts(task.stopped_at),
+                "healthStatus": "UNKNOWN",
+                "overrides": {"containerOverrides": []},
+                "version": int(task.last_status) + 1,
+            }
+        )
+
+    # -- services ----------------------------------------------------------------------------------
+    def create_service(self, serviceName: str, **kwargs: Any) -> dict[str, Any]:
+        """CreateService (REPLICA, EC2)."""
+        cluster = self._cluster(kwargs.get("cluster"))
+        if "taskDefinition" not in kwargs:
+            raise InvalidParameterException("TaskDefinition must be specified.")
+        definition = self._definition(kwargs["taskDefinition"])
+        desired = kwargs.get("desiredCount", 0)
+        if not isinstance(desired, int) or desired < 0:
+            raise InvalidParameterException("desiredCount must be an integer >= 0.")
+        strategies, constraints = self._placement(kwargs)
+        service = self._call(
+            self._control.create_service,
+            cluster.name,
+            serviceName,
+            definition,
+            desired,
+            strategies=strategies,
+            constraints=constraints,
+            deployment_configuration=kwargs.get("deploymentConfiguration"),
+            request={"serviceName": serviceName, **kwargs},
+        )
+        return {"service": self._describe_service(service)}
+
+    def _service(self, cluster: str | None, service: str) -> ServiceRecord:
+        return self._call(self._control.service, cluster, service)
+
+    def update_service(
+        self, service: str, cluster: str | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """UpdateService: desiredCount and/or taskDefinition."""
+        record = self._service(cluster, service)
+        desired = kwargs.get("desiredCount")
+        if desired is not None and (not isinstance(desired, int) or desired < 0):
+            raise InvalidParameterException("desiredCount must be an integer >= 0.")
+        definition = None
+        if kwargs.get("taskDefinition"):
+            definition = self._definition(kwargs["taskDefinition"])
+        if kwargs.get("deploymentConfiguration"):
+            record.deployment_configuration.update(kwargs["deploymentConfiguration"])
+        self._call(
+            self._control.update_service, record, desired_count=desired, definition=definition
+        )
+        return {"service": self._describe_service(record)}
+
+    def delete_service(
+        self, service: str, cluster: str | None = None, force: bool = False
+    ) -> dict[str, Any]:
+        """DeleteService."""
+        record = self._service(cluster, service)
+        self._call(self._control.delete_service, record, force=force)
+        return {"service": self._describe_service(record)}
+
+    def describe_services(
+        self, services: list[str], cluster: str | None = None, **_: Any
+    ) -> dict[str, Any]:
+        """DescribeServices."""
+        record = self._cluster(cluster)
+        found, failures = [], []
+        for name in services:
+            service = record.services.get(name.rsplit("/", 1)[-1])
+            if service is None:
+                failures.append(
+                    {"arn": arn("service", f"{record.name}/{name}"), "reason": "MISSING"}
+                )
+            else:
+                found.append(self._describe_service(service))
+        return {"services": found, "failures": failures}
+
+    def list_services(self, cluster: str | None = None, **_: Any) -> dict[str, Any]:
+        """ListServices."""
+        record = self._cluster(cluster)
+        return {"serviceArns": [s.arn for s in record.services.values() if s.status != "INACTIVE"]}
+
+    def _describe_service(self, service: ServiceRecord) -> dict[str, Any]:
+        running, pending = service.counts()
+        definition = service.task_definition
+        td_arn = arn("task-definition", f"{definition.family}:{definition.revision}")
+        created = _ts(service.created_at)
+        request = service.request
+        return {
+            "serviceArn": service.arn,
+            "serviceName": service.name,
+            "clusterArn": service.cluster.arn,
+            "status": service.status,
+            "desiredCount": service.desired_count,
+            "runningCount": running,
+            "pendingCount": pending,
+            "launchType": "EC2",
+            "taskDefinition": td_arn,
+            "deploymentConfiguration": dict(service.deployment_configuration),
+            "deployments": [
+                {
+                    "id": f"ecs-svc/{abs(hash(service.arn)) % 10**19:019d}",
+                    "status": "PRIMARY",
+                    "taskDefinition": td_arn,
+                    "desiredCount": service.desired_count,
+                    "pendingCount": pending,
+                    "runningCount": running,
+                    "createdAt": created,
+                    "updatedAt": created,
+                    "launchType": "EC2",
+                    "rolloutState": "COMPLETED" if service.steady else "IN_PROGRESS",
+                }
+            ],
+            "events": [
+                {
+                    "id": f"{i:08x}",
+                    "createdAt": _ts(e["createdAt"]),
+                    "message": e["message"],
+                }
+                for i, e in enumerate(service.events)
+            ],
+            "createdAt": created,
+            "placementConstraints": list(request.get("placementConstraints", [])),
+            "placementStrategy": list(request.get("placementStrategy", [])),
+            "schedulingStrategy": "REPLICA",
+        }
+
+    # -- container instances -----------------------------------------------------------------------
+    def list_container_instances(self, cluster: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        """ListContainerInstances (``status`` filter; INACTIVE ones are not listed by default)."""
+        record = self._cluster(cluster)
+        status = kwargs.get("status")
+        arns = [
+            i.arn
+            for i in record.instances
+            if (i.status.name == status if status else i.status != InstanceStatus.INACTIVE)
+        ]
+        return {"containerInstanceArns": arns}
+
+    def describe_container_instances(
+        self, containerInstances: list[str], cluster: str | None = None, **_: Any
+    ) -> dict[str, Any]:
+        """DescribeContainerInstances."""
+        record = self._cluster(cluster)
+        found, failures = [], []
+        for reference in containerInstances:
+            try:
+                found.append(self._describe_instance(self._instance(record, reference)))
+            except InvalidParameterException:
+                failures.append({"arn": reference, "reason": "MISSING"})
+        return {"containerInstances": found, "failures": failures}
+
+    def _describe_instance(self, instance: InstanceRecord) -> dict[str, Any]:
+        state = instance.cluster.state
+        row = instance.row
+
+        def resources(cpu: int, memory: int, ports: list[str]) -> list[dict[str, Any]]:
+            return [
+                {"name": "CPU", "type": "INTEGER", "integerValue": int(cpu)},
+                {"name": "MEMORY", "type": "INTEGER", "integerValue": int(memory)},
+                {"name": "PORTS", "type": "STRINGSET", "stringSetValue": ports},
+                {"name": "PORTS_UDP", "type": "STRINGSET", "stringSetValue": []},
+            ]
+
+        reserved = ["22", "2375", "2376", "51678", "51679"]
+        used = sorted(
+            {
+                str(p)
+                for t in instance.tasks.values()
+                if t.reserved
+                for p in t.requirement.ports_tcp
+            },
+            key=int,
+        )
+        running = sum(1 for t in instance.tasks.values() if t.last_status == TaskStatus.RUNNING)
+        return {
+            "containerInstanceArn": instance.arn,
+            "ec2InstanceId": instance.ec2_instance_id,
+            "version": 1,
+            "status": instance.status.name,
+            "agentConnected": instance.connected,
+            "runningTasksCount": running,
+            "pendingTasksCount": sum(
+                1 for t in instance.tasks.values() if t.last_status < TaskStatus.RUNNING
+            ),
+            "registeredResources": resources(
+                instance.registered_cpu, instance.registered_memory, reserved
+            ),
+            "remainingResources": resources(
+                state.remaining_cpu[row], state.remaining_memory[row], reserved + used
+            ),
+            "attributes": [{"name": k, "value": v} for k, v in instance.attributes.items()],
+            "registeredAt": _ts(instance.registered_at),
+            "versionInfo": {"agentVersion": "1.90.0", "dockerVersion": "DockerVersion: 25.0.8"},
+        }

@@ -1,0 +1,968 @@
+"""The ECS control plane: placement, RunTask/StartTask/StopTask and the REPLICA scheduler.
+
+It also keeps the task definition registry and the clusters.
+
+The control plane owns the columnar cluster state and is its only writer: it reserves a task's
+resources when it places the task and releases them when the task is told to stop (or is lost).
+Agents report every state change back through :meth:`ControlPlane.set_status`,
+:meth:`ControlPlane.task_exited` and :meth:`ControlPlane.task_stopped`, and the control plane
+records it. Services are reconciled when something they care about changes (a task of theirs
+stops, their desired count changes, capacity registers) and, after a failed placement, again
+after ``service_retry_interval``; nothing polls.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import simpy
+
+from ecssim.agent import Agent
+from ecssim.control.records import ClusterRecord, InstanceRecord, ServiceRecord, Task
+from ecssim.errors import EcssimError
+from ecssim.metrics import EventRow, FailureRow, InstanceRow, PlacementRow, Recorder, SeriesRow
+from ecssim.metrics import TaskRow as _TaskRow
+from ecssim.model.catalogue import InstanceType
+from ecssim.model.enums import DesiredStatus, InstanceStatus, StopCode, TaskStatus
+from ecssim.model.taskdef import TaskDefinition
+from ecssim.parameters import SimParameters
+from ecssim.placement.engine import (
+    NO_INSTANCES,
+    ConstraintSpec,
+    Decision,
+    PlacementRequest,
+    StrategySpec,
+    place,
+)
+from ecssim.placement.query import parse_expression
+from ecssim.rng import Streams
+
+#: Default placement of a service with no strategy: fewest of its tasks in the AZ, then on the
+#: instance (ECS-SEMANTICS section 2).
+SERVICE_DEFAULT_STRATEGY = (
+    StrategySpec("spread", "attribute:ecs.availability-zone"),
+    StrategySpec("spread", "instanceId"),
+)
+#: Standalone RunTask with no strategy: random [inf].
+RUNTASK_DEFAULT_STRATEGY = (StrategySpec("random"),)
+
+_CLOSEST = {
+    "AGENT": 'encountered error "AGENT"',
+    "RESOURCE:CPU": "has insufficient CPU units available",
+    "RESOURCE:MEMORY": "has insufficient memory available",
+    "RESOURCE:PORTS": "is already using a port required by your task",
+    "RESOURCE:ENI": 'encountered error "RESOURCE:ENI"',
+    "RESOURCE:GPU": "has insufficient GPU available",
+}
+
+
+class ControlPlaneError(EcssimError):
+    """A request the control plane refuses; ``code`` is the ECS exception name."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def strategies_from(items: Iterable[Mapping[str, Any]] | None) -> tuple[StrategySpec, ...]:
+    """Convert ``placementStrategy`` items to specs."""
+    return tuple(StrategySpec(str(i["type"]), i.get("field")) for i in items or ())
+
+
+def constraints_from(items: Iterable[Mapping[str, Any]] | None) -> tuple[ConstraintSpec, ...]:
+    """Convert ``placementConstraints`` items to specs, parsing memberOf expressions."""
+    out = []
+    for item in items or ():
+        expression = item.get("expression")
+        parsed = parse_expression(str(expression)) if item["type"] == "memberOf" else None
+        out.append(ConstraintSpec(str(item["type"]), parsed))
+    return tuple(out)
+
+
+class ControlPlane:
+    """The simulated ECS control plane of one account and region."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        streams: Streams,
+        params: SimParameters,
+        recorder: Recorder,
+        *,
+        behaviours: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.env = env
+        self.streams = streams
+        self.params = params
+        self.recorder = recorder
+        self.behaviours = behaviours if behaviours is not None else {}
+        self.clusters: dict[str, ClusterRecord] = {}
+        self.task_definitions: dict[str, list[TaskDefinition]] = {}
+        self.instances: list[InstanceRecord] = []
+        #: Called with each instance as it is launched (fault processes hook in here).
+        self.launch_hooks: list[Callable[[InstanceRecord], None]] = []
+        self._task_seq = 0
+        self._instance_seq = 0
+        self._stopped: deque[tuple[float, ClusterRecord, str]] = deque()
+        self._cluster_levels: dict[str, dict[str, float]] = {}
+
+    # -- helpers ------------------------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        """The simulated time."""
+        return float(self.env.now)
+
+    def _level(self, metric: str, cluster: str, delta: float) -> None:
+        levels = self._cluster_levels[cluster]
+        value = levels[metric] = levels[metric] + delta
+        self.recorder.series.append(SeriesRow(self.env.now, metric, cluster, None, None, value))
+
+    def event(
+        self,
+        kind: str,
+        message: str,
+        *,
+        cluster: str | None = None,
+        service: ServiceRecord | None = None,
+        task: Task | None = None,
+        instance: InstanceRecord | None = None,
+    ) -> None:
+        """Record an event; service events also go to the service's event list."""
+        now = self.env.now
+        self.recorder.events.append(
+            EventRow(
+                now,
+                kind,
+                cluster or (service.cluster.name if service else None),
+                service.name if service else None,
+                task.arn if task else None,
+                instance.arn if instance else None,
+                message,
+            )
+        )
+        if service is not None:
+            service.events.appendleft({"createdAt": now, "message": message})
+
+    # -- clusters and task definitions ---------------------------------------------------------
+    def create_cluster(self, name: str, settings: dict[str, Any] | None = None) -> ClusterRecord:
+        """Create a cluster (idempotent, like ECS)."""
+        cluster = self.clusters.get(name)
+        if cluster is None:
+            cluster = self.clusters[name] = ClusterRecord(name, settings)
+            self._cluster_levels[name] = dict.fromkeys(
+                (
+                    "cpu_registered",
+                    "memory_registered",
+                    "cpu_reserved",
+                    "memory_reserved",
+                    "instances_active",
+                    "tasks_running",
+                    "tasks_pending",
+                ),
+                0.0,
+            )
+        return cluster
+
+    def cluster(self, name: str | None) -> ClusterRecord:
+        """Return a cluster by name or ARN (``default`` when omitted)."""
+        key = (name or "default").rsplit("/", 1)[-1]
+        try:
+            return self.clusters[key]
+        except KeyError:
+            raise ControlPlaneError("ClusterNotFoundException", "Cluster not found.") from None
+
+    def register_task_definition(self, definition: TaskDefinition) -> TaskDefinition:
+        """Register a definition as the next revision of its family; return it with its revision."""
+        from dataclasses import replace
+
+        revisions = self.task_definitions.setdefault(definition.family, [])
+        registered = replace(definition, revision=len(revisions) + 1)
+        revisions.append(registered)
+        return registered
+
+    def task_definition(self, reference: str) -> TaskDefinition:
+        """Resolve ``family``, ``family:revision`` or a task definition ARN (latest if no rev)."""
+        name = reference.rsplit("/", 1)[-1]
+        family, _, revision = name.partition(":")
+        revisions = self.task_definitions.get(family)
+        if not revisions:
+            raise ControlPlaneError("ClientException", "Unable to describe task definition.")
+        if not revision:
+            return revisions[-1]
+        if not revision.isdigit() or not 1 <= int(revision) <= len(revisions):
+            raise ControlPlaneError("ClientException", "Unable to describe task definition.")
+        return revisions[int(revision) - 1]
+
+    # -- container instances -------------------------------------------------------------------
+    def launch_instances(
+        self,
+        cluster_name: str,
+        instance_type: InstanceType,
+        *,
+        count: int,
+        zones: Sequence[str],
+        attributes: Mapping[str, str] | None = None,
+        cpu: int | None = None,
+        memory_mib: int | None = None,
+        market: str = "on-demand",
+    ) -> list[InstanceRecord]:
+        """Launch EC2 instances; each boots, then its agent registers it with the cluster."""
+        cluster = self.cluster(cluster_name)
+        launched = []
+        for i in range(count):
+            self._instance_seq += 1
+            seq = self._instance_seq
+            instance = InstanceRecord(
+                f"{seq:032x}",
+                f"i-{seq:017x}",
+                cluster,
+                instance_type,
+                zones[i % len(zones)],
+                market=market,
+                cpu=cpu if cpu is not None else instance_type.registered_cpu,
+                memory_mib=memory_mib
+                if memory_mib is not None
+                else instance_type.registered_memory_mib,
+                attributes=dict(attributes or {}),
+                launched_at=self.now,
+            )
+            instance.agent = Agent(
+                self.env, self, instance, self.params, self.streams.get(f"agent:{seq}")
+            )
+            self.instances.append(instance)
+            launched.append(instance)
+            for hook in self.launch_hooks:
+                hook(instance)
+        return launched
+
+    def register_instance(self, instance: InstanceRecord) -> None:
+        """Called by the agent after boot: the instance becomes ACTIVE with its attributes."""
+        cluster = instance.cluster
+        itype = instance.instance_type
+        attributes = {
+            "ecs.availability-zone": instance.zone,
+            "ecs.instance-type": itype.name,
+            "ecs.os-type": "linux",
+            "ecs.os-family": "LINUX",
+            "ecs.cpu-architecture": itype.architecture,
+            "ecs.ami-id": "ami-0ecssim000000000",
+            **instance.attributes,
+        }
+        instance.attributes = attributes
+        instance.registered_at = self.now
+        instance.status = InstanceStatus.ACTIVE
+        instance.row = cluster.state.add_instance(
+            instance.arn,
+            instance.ec2_instance_id,
+            cpu=instance.registered_cpu,
+            memory_mib=instance.registered_memory,
+            eni_slots=instance.eni_slots,
+            gpus=instance.gpus,
+            attributes=attributes,
+            registered_at=self.now,
+        )
+        cluster.instances.append(instance)
+        name = cluster.name
+        self._level("cpu_registered", name, instance.registered_cpu)
+        self._level("memory_registered", name, instance.registered_memory)
+        self._level("instances_active", name, 1)
+        self.event(
+            "instance_registered",
+            f"Container instance {instance.id} registered ({itype.name}, {instance.zone}).",
+            cluster=name,
+            instance=instance,
+        )
+        for service in cluster.services.values():
+            if service.status == "ACTIVE" and len(service.tasks) < service.desired_count:
+                service.retry_at = math.nan  # new capacity: try again now
+                self.wake(service)
+
+    def fail_instance(self, instance: InstanceRecord, *, reason: str = "failure") -> None:
+        """The EC2 instance stops or crashes now; ECS notices after ``instance_lost_after``."""
+        if not math.isnan(instance.stopped_at):
+            return
+        instance.stopped_at = self.now
+        if instance.agent is not None:
+            instance.agent.terminate()
+        self.event(
+            "instance_failed",
+            f"EC2 instance {instance.ec2_instance_id} {reason}.",
+            cluster=instance.cluster.name,
+            instance=instance,
+        )
+        if instance.row < 0:
+            instance.status = InstanceStatus.INACTIVE  # died before registering
+            return
+        timer = self.env.timeout(self.params.instance_lost_after)
+        timer.callbacks.append(lambda _e: self._instance_lost(instance))
+
+    def _instance_lost(self, instance: InstanceRecord) -> None:
+        cluster = instance.cluster
+        state = cluster.state
+        state.set_connected(instance.row, False)
+        state.set_status(instance.row, InstanceStatus.INACTIVE)
+        instance.status = InstanceStatus.INACTIVE
+        name = cluster.name
+        self._level("cpu_registered", name, -instance.registered_cpu)
+        self._level("memory_registered", name, -instance.registered_memory)
+        self._level("instances_active", name, -1)
+        self.event(
+            "instance_lost",
+            f"Container instance {instance.id} agentConnected=false; instance INACTIVE.",
+            cluster=name,
+            instance=instance,
+        )
+        reason = f"Host EC2 (instance {instance.ec2_instance_id}) terminated."
+        for task in list(instance.tasks.values()):
+            task.token += 1
+            self._to_desired_stopped(task, StopCode.TERMINATION_NOTICE, reason)
+            if math.isnan(task.execution_stopped_at) and task.last_status >= TaskStatus.ACTIVATING:
+                task.execution_stopped_at = instance.stopped_at
+            task.held = False
+            self.task_stopped(task)
+
+    # -- task creation and placement ----------------------------------------------------------
+    def _draw(self, origin: str, family: str) -> tuple[float, float]:
+        behaviour = self.behaviours.get(family)
+        if behaviour is None:
+            return math.inf, math.inf
+        runtime = behaviour.runtime.sample(self.streams.get(f"{origin}:runtime"))
+        crash = math.inf
+        if behaviour.crash_mtbf is not None:
+            crash = behaviour.crash_mtbf.sample(self.streams.get(f"{origin}:crash"))
+        return runtime, crash
+
+    def _new_task(
+        self,
+        cluster: ClusterRecord,
+        definition: TaskDefinition,
+        group: str,
+        *,
+        service: ServiceRecord | None,
+        started_by: str | None,
+        draws: tuple[float, float],
+    ) -> Task:
+        self._task_seq += 1
+        task = Task(
+            f"{self._task_seq:032x}",
+            cluster,
+            definition,
+            group,
+            service=service,
+            started_by=started_by,
+            created_at=self.now,
+            runtime_s=draws[0],
+            crash_s=draws[1],
+        )
+        cluster.tasks[task.id] = task
+        return task
+
+    def _assign(self, task: Task, row: int) -> None:
+        cluster = task.cluster
+        instance = cluster.instances[row]
+        cluster.state.reserve(row, task.requirement, task.group)
+        task.reserved = True
+        task.container_instance = instance
+        instance.tasks[task.id] = task
+        name = cluster.name
+        need = task.requirement
+        self._level("cpu_reserved", name, need.cpu)
+        self._level("memory_reserved", name, need.memory_mib)
+        self._level("tasks_pending", name, 1)
+        state = cluster.state
+        series = self.recorder.series
+        now = self.env.now
+        series.append(
+            SeriesRow(
+                now,
+                "cpu_reserved",
+                name,
+                None,
+                instance.arn,
+                float(state.registered_cpu[row] - state.remaining_cpu[row]),
+            )
+        )
+        series.append(
+            SeriesRow(
+                now,
+                "memory_reserved",
+                name,
+                None,
+                instance.arn,
+                float(state.registered_memory[row] - state.remaining_memory[row]),
+            )
+        )
+        if task.service is not None:
+            self._service_levels(task.service)
+        assert instance.agent is not None
+        instance.agent.submit(task)
+
+    def _release(self, task: Task) -> None:
+        if not task.reserved:
+            return
+        task.reserved = False
+        instance = task.container_instance
+        assert instance is not None
+        cluster = task.cluster
+        state = cluster.state
+        row = instance.row
+        state.release(row, task.requirement, task.group)
+        name = cluster.name
+        need = task.requirement
+        self._level("cpu_reserved", name, -need.cpu)
+        self._level("memory_reserved", name, -need.memory_mib)
+        series = self.recorder.series
+        now = self.env.now
+        series.append(
+            SeriesRow(
+                now,
+                "cpu_reserved",
+                name,
+                None,
+                instance.arn,
+                float(state.registered_cpu[row] - state.remaining_cpu[row]),
+            )
+        )
+        series.append(
+            SeriesRow(
+                now,
+                "memory_reserved",
+                name,
+                None,
+                instance.arn,
+                float(state.registered_memory[row] - state.remaining_memory[row]),
+            )
+        )
+
+    def _place(
+        self,
+        cluster: ClusterRecord,
+        request: PlacementRequest,
+        task_arn: str | None,
+    ) -> Decision:
+        explain = self.recorder.placements is not None
+        decision = place(
+            cluster.state, request, self.streams.get(f"placement:{cluster.name}"), explain=explain
+        )
+        if self.recorder.placements is not None:
+            instances = cluster.instances
+            counts = decision.counts
+            self.recorder.placements.append(
+                PlacementRow(
+                    self.env.now,
+                    task_arn if decision.row >= 0 else None,
+                    cluster.name,
+                    request.group,
+                    counts[0] if counts else 0,
+                    counts[1] if counts else 0,
+                    counts[2] if counts else 0,
+                    ",".join(str(c) for c in counts[3:]),
+                    instances[decision.row].arn if decision.row >= 0 else None,
+                    instances[decision.closest_row].arn if decision.closest_row >= 0 else None,
+                    decision.reason,
+                )
+            )
+        return decision
+
+    def _failure(
+        self,
+        cluster: ClusterRecord,
+        decision: Decision,
+        group: str,
+        family: str,
+        service: ServiceRecord | None,
+    ) -> dict[str, str]:
+        closest = cluster.instances[decision.closest_row] if decision.closest_row >= 0 else None
+        reason = decision.reason or "UNKNOWN"
+        detail = closest.arn if closest is not None else None
+        self.recorder.failures.append(
+            FailureRow(
+                self.env.now,
+                cluster.name,
+                service.name if service else None,
+                group,
+                family,
+                reason,
+                detail,
+            )
+        )
+        failure = {"reason": reason}
+        if closest is not None:
+            failure["arn"] = closest.arn
+        return failure
+
+    def run_task(
+        self,
+        cluster_name: str | None,
+        definition: TaskDefinition,
+        *,
+        count: int = 1,
+        group: str | None = None,
+        strategies: tuple[StrategySpec, ...] = (),
+        constraints: tuple[ConstraintSpec, ...] = (),
+        started_by: str | None = None,
+        origin: str = "run_task",
+    ) -> tuple[list[Task], list[dict[str, str]]]:
+        """Place and start up to ``count`` standalone tasks (RunTask).
+
+        Run and crash times are drawn for every requested task, placed or not, from the
+        ``origin`` streams, so placement outcomes never shift the workload's numbers.
+
+        Returns:
+            The started tasks and ECS-shaped failures (``{"arn", "reason"}``).
+
+        Raises:
+            ControlPlaneError: No container instance is registered in the cluster (ECS's
+                InvalidParameterException).
+        """
+        cluster = self.cluster(cluster_name)
+        group = group or f"family:{definition.family}"
+        all_constraints = constraints + constraints_from(
+            {"type": c.type, "expression": c.expression} for c in definition.placement_constraints
+        )
+        request = PlacementRequest(
+            definition.requirement,
+            group,
+            strategies or RUNTASK_DEFAULT_STRATEGY,
+            all_constraints,
+        )
+        draws = [self._draw(origin, definition.family) for _ in range(count)]
+        tasks: list[Task] = []
+        failures: list[dict[str, str]] = []
+        for i in range(count):
+            decision = self._place(cluster, request, None)
+            if decision.row < 0:
+                failures.append(self._failure(cluster, decision, group, definition.family, None))
+                if decision.reason == NO_INSTANCES:
+                    raise ControlPlaneError("InvalidParameterException", NO_INSTANCES)
+                continue
+            task = self._new_task(
+                cluster, definition, group, service=None, started_by=started_by, draws=draws[i]
+            )
+            self._assign(task, decision.row)
+            tasks.append(task)
+        return tasks, failures
+
+    def start_task(
+        self,
+        cluster_name: str | None,
+        definition: TaskDefinition,
+        instances: Sequence[InstanceRecord],
+        *,
+        group: str | None = None,
+        started_by: str | None = None,
+        origin: str = "start_task",
+    ) -> tuple[list[Task], list[dict[str, str]]]:
+        """Start one task on each named instance, without the placement engine (StartTask)."""
+        cluster = self.cluster(cluster_name)
+        group = group or f"family:{definition.family}"
+        tasks, failures = [], []
+        need = definition.requirement
+        state = cluster.state
+        for instance in instances:
+            row = instance.row
+            reason = None
+            if row < 0 or state.status[row] != InstanceStatus.ACTIVE:
+                reason = "MISSING"
+            elif not state.connected[row]:
+                reason = "AGENT"
+            elif state.remaining_cpu[row] < need.cpu:
+                reason = "RESOURCE:CPU"
+            elif state.remaining_memory[row] < need.memory_mib:
+                reason = "RESOURCE:MEMORY"
+            elif any(not state.port_free("tcp", p)[row] for p in need.ports_tcp):
+                reason = "RESOURCE:PORTS"
+            elif state.remaining_eni[row] < need.eni:
+                reason = "RESOURCE:ENI"
+            if reason:
+                failures.append({"arn": instance.arn, "reason": reason})
+                continue
+            task = self._new_task(
+                cluster,
+                definition,
+                group,
+                service=None,
+                started_by=started_by,
+                draws=self._draw(origin, definition.family),
+            )
+            self._assign(task, row)
+            tasks.append(task)
+        return tasks, failures
+
+    # -- state changes reported by agents -------------------------------------------------------
+    def set_status(self, task: Task, status: TaskStatus) -> None:
+        """Record a task's new ``lastStatus``."""
+        old = task.last_status
+        task.last_status = status
+        name = task.cluster.name
+        if status == TaskStatus.RUNNING:
+            self._level("tasks_pending", name, -1)
+            self._level("tasks_running", name, 1)
+        elif old == TaskStatus.RUNNING:
+            self._level("tasks_running", name, -1)
+        elif old < TaskStatus.RUNNING <= status:
+            self._level("tasks_pending", name, -1)
+        service = task.service
+        if service is not None and (status == TaskStatus.RUNNING or old == TaskStatus.RUNNING):
+            self._service_levels(service)
+            self.wake(service)
+
+    def _to_desired_stopped(self, task: Task, code: StopCode, reason: str) -> None:
+        if task.desired_status == DesiredStatus.STOPPED:
+            return
+        task.desired_status = DesiredStatus.STOPPED
+        task.stop_code = code.value
+        task.stopped_reason = reason
+        self._release(task)
+        service = task.service
+        if service is not None and service.tasks.pop(task.id, None) is not None:
+            self._service_levels(service)
+            self.wake(service)
+
+    def task_exited(self, task: Task, reason: str) -> None:
+        """An essential container exited: the task is stopping on its own."""
+        self._to_desired_stopped(task, StopCode.ESSENTIAL_CONTAINER_EXITED, reason)
+        if task.exit_code and task.service is not None:
+            self.event(
+                "task_failed",
+                f"(service {task.service.name}) task {task.id} stopped: {reason}.",
+                service=task.service,
+                task=task,
+            )
+
+    def task_stopped(self, task: Task) -> None:
+        """A task reached STOPPED: release what is left, record it, forget it later."""
+        self._to_desired_stopped(task, StopCode.TASK_FAILED_TO_START, "Task failed to start")
+        if task.last_status != TaskStatus.STOPPED:
+            self.set_status(task, TaskStatus.STOPPED)
+        task.stopped_at = self.now
+        instance = task.container_instance
+        if instance is not None:
+            instance.tasks.pop(task.id, None)
+        self.recorder.tasks.append(self._task_row(task))
+        cluster = task.cluster
+        self._stopped.append((self.now, cluster, task.id))
+        horizon = self.now - self.params.deregistered_visible
+        while self._stopped and self._stopped[0][0] < horizon:
+            _, old_cluster, task_id = self._stopped.popleft()
+            old_cluster.tasks.pop(task_id, None)
+
+    def _task_row(self, task: Task) -> _TaskRow:
+        instance = task.container_instance
+        definition = task.task_definition
+        return _TaskRow(
+            task.arn,
+            task.cluster.name,
+            task.service.name if task.service else None,
+            task.group,
+            definition.family,
+            definition.revision or 0,
+            task.launch_type,
+            None,
+            instance.arn if instance else None,
+            instance.zone if instance else None,
+            task.requirement.cpu,
+            task.requirement.memory_mib,
+            task.created_at,
+            task.pull_started_at,
+            task.pull_stopped_at,
+            task.started_at,
+            task.stopping_at,
+            task.execution_stopped_at,
+            task.stopped_at,
+            task.last_status.name,
+            task.desired_status.value,
+            task.stop_code,
+            task.stopped_reason,
+            task.exit_code,
+            task.started_by,
+        )
+
+    # -- StopTask --------------------------------------------------------------------------------
+    def stop_task(self, task: Task, *, code: StopCode, reason: str) -> None:
+        """Set a task's desiredStatus to STOPPED and tell its agent (StopTask)."""
+        if task.desired_status == DesiredStatus.STOPPED:
+            return
+        self._to_desired_stopped(task, code, reason)
+        instance = task.container_instance
+        if instance is not None and instance.agent is not None and instance.agent.alive:
+            instance.agent.stop(task)
+
+    # -- services ----------------------------------------------------------------------------------
+    def create_service(
+        self,
+        cluster_name: str | None,
+        name: str,
+        definition: TaskDefinition,
+        desired_count: int,
+        *,
+        strategies: tuple[StrategySpec, ...] = (),
+        constraints: tuple[ConstraintSpec, ...] = (),
+        deployment_configuration: Mapping[str, Any] | None = None,
+        request: Mapping[str, Any] | None = None,
+    ) -> ServiceRecord:
+        """Create a REPLICA service and start reconciling it."""
+        cluster = self.cluster(cluster_name)
+        existing = cluster.services.get(name)
+        if existing is not None and existing.status != "INACTIVE":
+            raise ControlPlaneError(
+                "InvalidParameterException", "Creation of service was not idempotent."
+            )
+        td_constraints = constraints_from(
+            {"type": c.type, "expression": c.expression} for c in definition.placement_constraints
+        )
+        service = ServiceRecord(
+            name,
+            cluster,
+            definition,
+            desired_count,
+            strategies=strategies,
+            constraints=constraints + td_constraints,
+            deployment_configuration={
+                "maximumPercent": 200,
+                "minimumHealthyPercent": 100,
+                **(deployment_configuration or {}),
+            },
+            request=dict(request or {}),
+            created_at=self.now,
+        )
+        cluster.services[name] = service
+        self._service_levels(service)
+        self.wake(service)
+        return service
+
+    def service(self, cluster_name: str | None, name: str) -> ServiceRecord:
+        """Return a service by name or ARN."""
+        cluster = self.cluster(cluster_name)
+        service = cluster.services.get(name.rsplit("/", 1)[-1])
+        if service is None:
+            raise ControlPlaneError("ServiceNotFoundException", "Service not found.")
+        return service
+
+    def update_service(
+        self,
+        service: ServiceRecord,
+        *,
+        desired_count: int | None = None,
+        definition: TaskDefinition | None = None,
+    ) -> None:
+        """Change a service's desired count and/or task definition (a replace-all rollout)."""
+        if service.status != "ACTIVE":
+            raise ControlPlaneError("ServiceNotActiveException", "Service was not ACTIVE.")
+        if desired_count is not None:
+            service.desired_count = desired_count
+        if definition is not None and definition is not service.task_definition:
+            service.task_definition = definition
+        service.steady = False
+        service.retry_at = math.nan
+        self._service_levels(service)
+        self.wake(service)
+
+    def delete_service(self, service: ServiceRecord, *, force: bool = False) -> None:
+        """Delete a service: it must be scaled to 0 unless ``force``; its tasks are stopped."""
+        if service.desired_count > 0 and not force:
+            raise ControlPlaneError(
+                "InvalidParameterException",
+                "The service cannot be stopped while it is scaled above 0.",
+            )
+        service.desired_count = 0
+        service.status = "DRAINING"
+        self._service_levels(service)
+        self.wake(service)
+
+    def _service_levels(self, service: ServiceRecord) -> None:
+        running, pending = service.counts()
+        now = self.env.now
+        name, cluster = service.name, service.cluster.name
+        series = self.recorder.series
+        series.append(SeriesRow(now, "desired_count", cluster, name, None, service.desired_count))
+        series.append(SeriesRow(now, "running_count", cluster, name, None, running))
+        series.append(SeriesRow(now, "pending_count", cluster, name, None, pending))
+
+    def wake(self, service: ServiceRecord) -> None:
+        """Reconcile ``service`` once, at the current time, after the current step."""
+        if service.wake_scheduled:
+            return
+        service.wake_scheduled = True
+        self.env.timeout(0).callbacks.append(lambda _e: self._reconcile(service))
+
+    def _reconcile(self, service: ServiceRecord) -> None:
+        service.wake_scheduled = False
+        if service.status == "INACTIVE":
+            return
+        current = service.task_definition
+        tasks = list(service.tasks.values())
+        new = [t for t in tasks if t.task_definition is current]
+        old = [t for t in tasks if t.task_definition is not current]
+        desired = service.desired_count
+        config = service.deployment_configuration
+        max_total = max(desired, math.floor(desired * config["maximumPercent"] / 100))
+        # Old-revision tasks leave as new ones run: keep at most (desired - new running).
+        new_running = sum(1 for t in new if t.last_status == TaskStatus.RUNNING)
+        keep_old = max(0, desired - new_running)
+        for task in self._scale_in_order(service, old)[: max(0, len(old) - keep_old)]:
+            self.stop_task(
+                task,
+                code=StopCode.SERVICE_SCHEDULER_INITIATED,
+                reason="Deployment: task replaced by a new task definition revision.",
+            )
+        old_left = min(len(old), keep_old)
+        if len(new) > desired:
+            for task in self._scale_in_order(service, new)[: len(new) - desired]:
+                self.stop_task(
+                    task,
+                    code=StopCode.SERVICE_SCHEDULER_INITIATED,
+                    reason="Scaling activity initiated by (deployment ecs-svc).",
+                )
+        launch = min(desired - len(new), max_total - len(new) - old_left)
+        if launch > 0:
+            self._launch(service, launch)
+        if service.status == "DRAINING" and not service.tasks:
+            service.status = "INACTIVE"
+            self.event(
+                "service_inactive", f"(service {service.name}) is INACTIVE.", service=service
+            )
+            return
+        running, pending = service.counts()
+        if running == desired and pending == 0 and not old and len(new) == desired:
+            if not service.steady:
+                service.steady = True
+                self.event(
+                    "steady_state",
+                    f"(service {service.name}) has reached a steady state.",
+                    service=service,
+                )
+        else:
+            service.steady = False
+
+    def _launch(self, service: ServiceRecord, count: int) -> None:
+        now = self.now
+        if not math.isnan(service.retry_at) and now < service.retry_at:
+            return  # a failed placement is waiting for its retry
+        cluster = service.cluster
+        definition = service.task_definition
+        request = PlacementRequest(
+            definition.requirement,
+            service.group,
+            service.strategies or SERVICE_DEFAULT_STRATEGY,
+            service.constraints,
+        )
+        for _ in range(count):
+            decision = self._place(cluster, request, None)
+            if decision.row < 0:
+                self._failure(cluster, decision, service.group, definition.family, service)
+                self._unable_to_place(service, decision)
+                service.retry_at = now + self.params.service_retry_interval
+                timer = self.env.timeout(self.params.service_retry_interval)
+                timer.callbacks.append(lambda _e: self._retry(service))
+                return
+            task = self._new_task(
+                cluster,
+                definition,
+                service.group,
+                service=service,
+                started_by=f"ecs-svc/{service.name}",
+                draws=self._draw(f"service:{cluster.name}/{service.name}", definition.family),
+            )
+            service.tasks[task.id] = task
+            self._assign(task, decision.row)
+        service.retry_at = math.nan
+
+    def _retry(self, service: ServiceRecord) -> None:
+        if self.now >= service.retry_at:
+            service.retry_at = math.nan
+            self.wake(service)
+
+    def _unable_to_place(self, service: ServiceRecord, decision: Decision) -> None:
+        name = service.name
+        if decision.reason == NO_INSTANCES:
+            message = f"(service {name}) was unable to place a task. Reason: {NO_INSTANCES}"
+        else:
+            closest = service.cluster.instances[decision.closest_row]
+            what = _CLOSEST.get(
+                decision.reason or "", f"does not satisfy the task: {decision.reason}"
+            )
+            message = (
+                f"(service {name}) was unable to place a task because no container instance "
+                f"met all of its requirements. The closest matching (container-instance "
+                f"{closest.id}) {what}. For more information, see the Troubleshooting section."
+            )
+        self.event("unable_to_place", message, service=service)
+
+    def _scale_in_order(self, service: ServiceRecord, tasks: list[Task]) -> list[Task]:
+        """Order tasks the way ECS picks them for scale-in (first = stopped first).
+
+        Tasks not yet RUNNING go first. Then, with a leading binpack strategy, tasks on the
+        instance with the most free resource; otherwise (spread or the default) the zone with the
+        most of the service's tasks, then the instance with the most; ties at random.
+        """
+        if len(tasks) <= 1:
+            return tasks
+        rng = self.streams.get(f"scale-in:{service.cluster.name}/{service.name}")
+        state = service.cluster.state
+        strategies = service.strategies or SERVICE_DEFAULT_STRATEGY
+        first = strategies[0]
+        zone_count: dict[str, int] = {}
+        host_count: dict[str, int] = {}
+        for task in service.tasks.values():
+            instance = task.container_instance
+            if instance is not None:
+                zone_count[instance.zone] = zone_count.get(instance.zone, 0) + 1
+                host_count[instance.id] = host_count.get(instance.id, 0) + 1
+        ties = rng.random(len(tasks))
+        keys = []
+        for task, tie in zip(tasks, ties, strict=True):
+            instance = task.container_instance
+            assert instance is not None
+            not_running = task.last_status != TaskStatus.RUNNING
+            if first.type == "binpack":
+                remaining = (
+                    state.remaining_cpu[instance.row]
+                    if first.field == "cpu"
+                    else state.remaining_memory[instance.row]
+                )
+                key = (not_running, float(remaining), 0.0, tie)
+            else:
+                key = (
+                    not_running,
+                    float(zone_count.get(instance.zone, 0)),
+                    float(host_count.get(instance.id, 0)),
+                    tie,
+                )
+            keys.append(key)
+        order = sorted(range(len(tasks)), key=lambda i: keys[i], reverse=True)
+        return [tasks[i] for i in order]
+
+    # -- results ----------------------------------------------------------------------------------
+    def snapshot_rows(self) -> dict[str, list[Any]]:
+        """Rows of what is still alive now: unfinished tasks and every instance."""
+        tasks = [
+            self._task_row(task)
+            for cluster in self.clusters.values()
+            for task in cluster.tasks.values()
+            if task.last_status != TaskStatus.STOPPED
+        ]
+        instances = [
+            InstanceRow(
+                instance.arn,
+                instance.ec2_instance_id,
+                instance.cluster.name,
+                instance.instance_type.name,
+                instance.zone,
+                instance.market,
+                None,
+                instance.registered_cpu,
+                instance.registered_memory,
+                instance.launched_at,
+                instance.registered_at,
+                instance.stopped_at,
+                instance.status.name,
+                instance.connected,
+                instance.hourly_price,
+            )
+            for instance in self.instances
+        ]
+        return {"tasks": tasks, "instances": instances}

@@ -1,0 +1,257 @@
+"""Mutable runtime records the control plane and agents share: tasks, instances, services, clusters.
+
+Records are slotted classes, not dataclasses: they are created on the hot path (one per task)
+and updated in place. Value objects (task definitions, instance types) live in ``ecssim.model``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from ecssim.model.catalogue import InstanceType
+from ecssim.model.enums import DesiredStatus, InstanceStatus, TaskStatus
+from ecssim.model.taskdef import Requirement, TaskDefinition
+from ecssim.placement.engine import ConstraintSpec, StrategySpec
+from ecssim.state import ClusterState
+
+if TYPE_CHECKING:
+    from ecssim.agent import Agent
+
+NAN = math.nan
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+def arn(resource: str, name: str) -> str:
+    """Return an ECS ARN in the simulated account and region."""
+    return f"arn:aws:ecs:{REGION}:{ACCOUNT}:{resource}/{name}"
+
+
+class Task:
+    """One task, from placement to STOPPED. Times are simulated seconds, NaN until reached."""
+
+    __slots__ = (
+        "arn",
+        "cluster",
+        "container_instance",
+        "crash_s",
+        "created_at",
+        "desired_status",
+        "execution_stopped_at",
+        "exit_code",
+        "group",
+        "held",
+        "id",
+        "last_status",
+        "launch_type",
+        "pull_started_at",
+        "pull_stopped_at",
+        "requirement",
+        "reserved",
+        "runtime_s",
+        "service",
+        "started_at",
+        "started_by",
+        "stop_code",
+        "stopped_at",
+        "stopped_reason",
+        "stopping_at",
+        "task_definition",
+        "token",
+    )
+
+    def __init__(
+        self,
+        task_id: str,
+        cluster: ClusterRecord,
+        task_definition: TaskDefinition,
+        group: str,
+        *,
+        service: ServiceRecord | None,
+        started_by: str | None,
+        created_at: float,
+        runtime_s: float,
+        crash_s: float,
+    ) -> None:
+        self.id = task_id
+        self.arn = arn("task", f"{cluster.name}/{task_id}")
+        self.cluster = cluster
+        self.task_definition = task_definition
+        self.requirement: Requirement = task_definition.requirement
+        self.group = group
+        self.service = service
+        self.started_by = started_by
+        self.launch_type = "EC2"
+        self.container_instance: InstanceRecord | None = None
+        self.last_status = TaskStatus.PROVISIONING
+        self.desired_status = DesiredStatus.RUNNING
+        self.created_at = created_at
+        self.pull_started_at = NAN
+        self.pull_stopped_at = NAN
+        self.started_at = NAN
+        self.stopping_at = NAN
+        self.execution_stopped_at = NAN
+        self.stopped_at = NAN
+        self.stop_code: str | None = None
+        self.stopped_reason: str | None = None
+        self.exit_code = NAN
+        self.runtime_s = runtime_s
+        self.crash_s = crash_s
+        self.reserved = False  # the control plane's reservation in the cluster state
+        self.held = False  # the agent's host resources
+        self.token = 0  # bumped to cancel the pending lifecycle timer
+
+    @property
+    def family(self) -> str:
+        """The task definition family."""
+        return self.task_definition.family
+
+    def __repr__(self) -> str:
+        return f"<Task {self.id} {self.family} {self.last_status.name}>"
+
+
+class InstanceRecord:
+    """One EC2 container instance and its agent."""
+
+    __slots__ = (
+        "agent",
+        "arn",
+        "attributes",
+        "cluster",
+        "ec2_instance_id",
+        "eni_slots",
+        "gpus",
+        "hourly_price",
+        "id",
+        "instance_type",
+        "launched_at",
+        "market",
+        "registered_at",
+        "registered_cpu",
+        "registered_memory",
+        "row",
+        "status",
+        "stopped_at",
+        "tasks",
+        "zone",
+    )
+
+    def __init__(
+        self,
+        instance_id: str,
+        ec2_instance_id: str,
+        cluster: ClusterRecord,
+        instance_type: InstanceType,
+        zone: str,
+        *,
+        market: str,
+        cpu: int,
+        memory_mib: int,
+        attributes: dict[str, str],
+        launched_at: float,
+    ) -> None:
+        self.id = instance_id
+        self.arn = arn("container-instance", f"{cluster.name}/{instance_id}")
+        self.ec2_instance_id = ec2_instance_id
+        self.cluster = cluster
+        self.instance_type = instance_type
+        self.zone = zone
+        self.market = market
+        self.registered_cpu = cpu
+        self.registered_memory = memory_mib
+        self.eni_slots = instance_type.awsvpc_slots
+        self.gpus = instance_type.gpus
+        self.attributes = attributes
+        self.hourly_price = instance_type.hourly_price
+        self.launched_at = launched_at
+        self.registered_at = NAN
+        self.stopped_at = NAN
+        self.status = InstanceStatus.REGISTERING
+        self.row = -1
+        self.tasks: dict[str, Task] = {}  # tasks placed here and not yet STOPPED
+        self.agent: Agent | None = None
+
+    @property
+    def connected(self) -> bool:
+        """``agentConnected`` as ECS reports it."""
+        state = self.cluster.state
+        return self.row >= 0 and bool(state.connected[self.row])
+
+
+class ServiceRecord:
+    """One REPLICA service and what its scheduler tracks."""
+
+    __slots__ = (
+        "arn",
+        "cluster",
+        "constraints",
+        "created_at",
+        "deployment_configuration",
+        "desired_count",
+        "events",
+        "failed_tasks",
+        "group",
+        "name",
+        "request",
+        "retry_at",
+        "status",
+        "steady",
+        "strategies",
+        "task_definition",
+        "tasks",
+        "wake_scheduled",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        cluster: ClusterRecord,
+        task_definition: TaskDefinition,
+        desired_count: int,
+        *,
+        strategies: tuple[StrategySpec, ...],
+        constraints: tuple[ConstraintSpec, ...],
+        deployment_configuration: dict[str, Any],
+        request: dict[str, Any],
+        created_at: float,
+    ) -> None:
+        self.name = name
+        self.arn = arn("service", f"{cluster.name}/{name}")
+        self.cluster = cluster
+        self.task_definition = task_definition
+        self.desired_count = desired_count
+        self.strategies = strategies
+        self.constraints = constraints
+        self.deployment_configuration = deployment_configuration
+        self.request = request
+        self.created_at = created_at
+        self.group = f"service:{name}"
+        self.status = "ACTIVE"
+        self.tasks: dict[str, Task] = {}  # tasks with desiredStatus RUNNING
+        self.events: deque[dict[str, Any]] = deque(maxlen=100)
+        self.steady = False
+        self.retry_at = NAN  # when a throttled placement retry is due
+        self.wake_scheduled = False
+        self.failed_tasks = 0
+
+    def counts(self) -> tuple[int, int]:
+        """Return ``(running, pending)`` among tasks the scheduler keeps (desired RUNNING)."""
+        running = sum(1 for t in self.tasks.values() if t.last_status == TaskStatus.RUNNING)
+        return running, len(self.tasks) - running
+
+
+class ClusterRecord:
+    """One ECS cluster: its columnar instance state, instances, services and tasks."""
+
+    __slots__ = ("arn", "instances", "name", "services", "settings", "state", "tasks")
+
+    def __init__(self, name: str, settings: dict[str, Any] | None = None) -> None:
+        self.name = name
+        self.arn = arn("cluster", name)
+        self.state = ClusterState(name)
+        self.instances: list[InstanceRecord] = []  # by row
+        self.services: dict[str, ServiceRecord] = {}
+        self.tasks: dict[str, Task] = {}  # live tasks and recently stopped ones, by id
+        self.settings = settings or {}

@@ -1,0 +1,435 @@
+"""Wiring: a SimPy environment, named streams, the control plane, workloads, faults and actions.
+
+:class:`Simulation` is the imperative entry point (teaching, notebooks, tests); :func:`run` loads
+a scenario into one and runs it to the end. Everything random draws from a named stream of the
+run's root seed (``ecssim.rng``), so the same scenario and seed give the same frames.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import time
+from collections.abc import Callable, Generator, Mapping, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import simpy
+
+from ecssim.control.client import ClientError, ECSClient
+from ecssim.control.plane import ControlPlane, ControlPlaneError, constraints_from, strategies_from
+from ecssim.control.records import InstanceRecord
+from ecssim.distributions import Distribution, parse_distribution
+from ecssim.metrics import Recorder
+from ecssim.model.catalogue import get_instance_type
+from ecssim.parameters import SimParameters
+from ecssim.result import Result
+from ecssim.rng import Streams
+from ecssim.scenario.loader import load_scenario
+from ecssim.scenario.schema import InstanceFailure, InstanceGroup, Scenario, TaskBehavior, Workload
+from ecssim.units import parse_duration
+
+DEFAULT_ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
+
+
+def ecssim_version() -> str:
+    """Return the installed ecssim version."""
+    try:
+        return version("ecssim")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
+class Simulation:
+    """One simulated ECS account: drive it through ``sim.ecs`` (boto3 names and shapes).
+
+    >>> sim = Simulation(seed=7)
+    >>> _ = sim.ecs.create_cluster(clusterName="prod")
+    >>> _ = sim.launch_instances("prod", "m5.large", count=2)
+    >>> sim.run(until="5m")
+    >>> len(sim.ecs.list_container_instances(cluster="prod")["containerInstanceArns"])
+    2
+    """
+
+    def __init__(
+        self,
+        seed: int = 0,
+        *,
+        parameters: SimParameters | None = None,
+        explain: bool = False,
+        behaviors: Mapping[str, TaskBehavior] | None = None,
+    ) -> None:
+        self.seed = int(seed)
+        self.env = simpy.Environment()
+        self.streams = Streams(self.seed)
+        self.parameters = parameters or SimParameters()
+        self.recorder = Recorder(explain=explain)
+        self.behaviors: dict[str, TaskBehavior] = dict(behaviors or {})
+        self.control = ControlPlane(
+            self.env, self.streams, self.parameters, self.recorder, behaviours=self.behaviors
+        )
+        self.ecs = ECSClient(self.control)
+        self.scenario: Scenario | None = None
+        self.error: BaseException | None = None
+        self._wall = 0.0
+        self._events = 0
+
+    @property
+    def now(self) -> float:
+        """The simulated time in seconds."""
+        return float(self.env.now)
+
+    @property
+    def explain(self) -> bool:
+        """Whether placement decisions are recorded in the ``placements`` frame."""
+        return self.recorder.placements is not None
+
+    @explain.setter
+    def explain(self, on: bool) -> None:
+        if on and self.recorder.placements is None:
+            self.recorder.placements = []
+        elif not on:
+            self.recorder.placements = None
+
+    # -- imperative API ------------------------------------------------------------------------
+    def set_behavior(
+        self, family: str, *, runtime: object = "forever", crash_mtbf: object = None
+    ) -> None:
+        """Say how tasks of ``family`` behave once RUNNING (run time, crash MTBF).
+
+        Values are written as in scenarios: ``"forever"``, ``"20m"``,
+        ``{"exponential": {"mean": "1h"}}``...
+        """
+        run: Distribution = parse_distribution(runtime, allow_forever=True)
+        crash = None if crash_mtbf is None else parse_distribution(crash_mtbf)
+        self.behaviors[family] = TaskBehavior(run, crash)
+
+    def launch_instances(
+        self,
+        cluster: str,
+        instance_type: str,
+        count: int = 1,
+        *,
+        zones: Sequence[str] = DEFAULT_ZONES,
+        attributes: Mapping[str, str] | None = None,
+        cpu: int | None = None,
+        memory: int | None = None,
+        market: str = "on-demand",
+    ) -> list[str]:
+        """Launch EC2 instances into ``cluster``; they register after booting.
+
+        Returns:
+            Their EC2 instance ids.
+        """
+        launched = self.control.launch_instances(
+            cluster,
+            get_instance_type(instance_type),
+            count=count,
+            zones=list(zones),
+            attributes=attributes,
+            cpu=cpu,
+            memory_mib=memory,
+            market=market,
+        )
+        return [i.ec2_instance_id for i in launched]
+
+    def _find_instance(self, ref: str) -> InstanceRecord:
+        for instance in self.control.instances:
+            if ref in (instance.ec2_instance_id, instance.arn, instance.id):
+                return instance
+        raise KeyError(f"no instance {ref!r}")
+
+    def fail_instance(self, instance: str, *, replace_after: object = None) -> None:
+        """Make an EC2 instance fail now (by EC2 id or container-instance ARN/id).
+
+        ECS notices after ``instance_lost_after``: the instance goes ``agentConnected=false`` and
+        INACTIVE, its tasks STOPPED, and services replace them. ``replace_after`` launches a
+        replacement of the same type in the same zone after that delay.
+        """
+        record = self._find_instance(instance)
+        self.control.fail_instance(record)
+        if replace_after is not None:
+            self._replace_later(record, parse_duration(replace_after))
+
+    def _replace_later(self, record: InstanceRecord, delay: float) -> None:
+        def replace(_event: simpy.Event) -> None:
+            self.control.launch_instances(
+                record.cluster.name,
+                record.instance_type,
+                count=1,
+                zones=[record.zone],
+                attributes={k: v for k, v in record.attributes.items() if not k.startswith("ecs.")},
+                cpu=record.registered_cpu,
+                memory_mib=record.registered_memory,
+                market=record.market,
+            )
+
+        self.env.timeout(delay).callbacks.append(replace)
+
+    def step(self) -> bool:
+        """Process one event; return ``False`` when nothing is left to simulate."""
+        if self.env.peek() == math.inf:
+            return False
+        self.env.step()
+        self._events += 1
+        return True
+
+    def run(self, until: object = None, *, progress: Callable[[float], None] | None = None) -> None:
+        """Run to the absolute simulated time ``until`` (seconds or a duration string).
+
+        Exceptions raised inside the simulation propagate after being stored in
+        ``self.error``; everything recorded so far stays available through :meth:`result`.
+        """
+        end = math.inf if until is None else parse_duration(until)
+        if end < self.env.now:
+            raise ValueError(f"until={until!r} is before the current time {self.env.now:g} s")
+        started = time.perf_counter()
+        env = self.env
+        if end == env.now:
+            while env.peek() == env.now:  # finish what is due now, like a zero-length run
+                env.step()
+                self._events += 1
+            return
+        try:
+            if progress is None:
+                count_before = _queue_counter(env)
+                env.run(until=end) if end != math.inf else env.run()
+                self._events += _queue_counter(env) - count_before
+            else:
+                chunk = max((end - env.now) / 200, 1.0) if end != math.inf else 3600.0
+                while env.now < end and env.peek() != math.inf:
+                    target = min(env.now + chunk, end)
+                    count_before = _queue_counter(env)
+                    env.run(until=target)
+                    self._events += _queue_counter(env) - count_before
+                    progress(env.now)
+                if end != math.inf and env.now < end:
+                    env.run(until=end)
+        except BaseException as err:
+            self.error = err
+            raise
+        finally:
+            self._wall += time.perf_counter() - started
+
+    def result(self) -> Result:
+        """Build the result frames of everything recorded so far."""
+        frames = self.recorder.frames(self.control.snapshot_rows())
+        meta: dict[str, Any] = {
+            "seed": self.seed,
+            "ecssim_version": ecssim_version(),
+            "simulated_s": self.now,
+            "wall_s": round(self._wall, 6),
+            "events": self._events,
+            "parameters": _parameters_dict(self.parameters),
+            "error": None if self.error is None else f"{type(self.error).__name__}: {self.error}",
+        }
+        if self.scenario is not None:
+            meta["scenario"] = dict(self.scenario.document)
+            meta["name"] = self.scenario.name
+            meta["description"] = self.scenario.description
+            meta["duration_s"] = self.scenario.duration_s
+        return Result(frames, meta)
+
+    # -- scenarios -------------------------------------------------------------------------------
+    @classmethod
+    def from_scenario(cls, scenario: Scenario, *, seed: int | None = None) -> Simulation:
+        """Build a simulation with everything a scenario declares, scheduled at its times."""
+        sim = cls(
+            scenario.seed if seed is None else seed,
+            parameters=scenario.parameters,
+            explain=scenario.explain,
+            behaviors=scenario.task_behavior,
+        )
+        sim.scenario = scenario
+        ecs = sim.ecs
+        for cluster in scenario.clusters:
+            ecs.create_cluster(**cluster)
+        for definition in scenario.task_definitions:
+            sim.control.register_task_definition(definition)
+        for group in scenario.instances:
+            sim._at(group.at_s, functools.partial(sim._launch_group, group))
+        for service in scenario.services:
+            ecs.create_service(**service)
+        for workload in scenario.workloads:
+            sim.env.process(sim._workload(workload, scenario.duration_s))
+        for fault in scenario.faults:
+            sim._fault(fault)
+        for action in scenario.actions:
+            sim._at(
+                action.at_s,
+                functools.partial(sim._action, action.index, action.call, action.kwargs),
+            )
+        return sim
+
+    def _launch_group(self, group: InstanceGroup) -> None:
+        self.launch_instances(
+            group.cluster,
+            group.instance_type,
+            group.count,
+            zones=group.zones,
+            attributes=group.attributes,
+            cpu=group.cpu,
+            memory=group.memory_mib,
+            market=group.market,
+        )
+
+    def _at(self, t: float, fn: Callable[[], object]) -> None:
+        if t <= self.env.now:
+            fn()
+        else:
+            self.env.timeout(t - self.env.now).callbacks.append(lambda _event: _call(fn))
+
+    def _action(self, index: int, call: str, kwargs: Mapping[str, Any]) -> None:
+        try:
+            getattr(self.ecs, call)(**kwargs)
+        except (ClientError, ControlPlaneError) as err:
+            self.control.event("action_failed", f"actions[{index}].{call}: {err}")
+        else:
+            self.control.event("action", f"actions[{index}].{call}({_kwargs_text(kwargs)})")
+
+    def _workload(self, workload: Workload, duration_s: float) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        origin = f"workload[{workload.index}]"
+        rng = self.streams.get(f"{origin}:arrivals")
+        arrivals = workload.arrivals
+        stop = min(workload.stop_s, duration_s)
+        definition = self.control.task_definition(workload.task_definition)
+        strategies = strategies_from(workload.placement_strategy)
+        constraints = constraints_from(workload.placement_constraints)
+
+        def times() -> Generator[float, None, None]:
+            if arrivals.kind == "times":
+                yield from sorted(t for t in arrivals.times_s if t >= workload.start_s)
+                return
+            t = workload.start_s
+            while True:
+                if arrivals.kind == "poisson":
+                    assert arrivals.rate_per_s is not None
+                    if arrivals.rate_per_s <= 0:
+                        return
+                    t += float(rng.exponential(1.0 / arrivals.rate_per_s))
+                else:
+                    assert arrivals.interval_s is not None
+                    yield t
+                    t += arrivals.interval_s
+                    continue
+                yield t
+
+        for t in times():
+            if t >= stop:
+                return
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            with contextlib.suppress(ControlPlaneError):  # recorded as a failure row
+                self.control.run_task(
+                    workload.cluster,
+                    definition,
+                    count=workload.count,
+                    group=workload.group,
+                    strategies=strategies,
+                    constraints=constraints,
+                    started_by=origin,
+                    origin=origin,
+                )
+
+    def _fault(self, fault: InstanceFailure) -> None:
+        name = f"fault[{fault.index}]"
+
+        def eligible() -> list[InstanceRecord]:
+            return [
+                i
+                for i in self.control.instances
+                if i.cluster.name == fault.cluster
+                and math.isnan(i.stopped_at)
+                and (fault.zone is None or i.zone == fault.zone)
+            ]
+
+        def fail(instance: InstanceRecord) -> None:
+            if not math.isnan(instance.stopped_at):
+                return
+            self.control.fail_instance(instance, reason=f"failed ({name})")
+            if fault.replace_after_s is not None:
+                self._replace_later(instance, fault.replace_after_s)
+
+        if fault.at_s is not None:
+            rng = self.streams.get(name)
+
+            def at_time() -> None:
+                pool = eligible()
+                if not pool:
+                    self.control.event("fault_skipped", f"{name}: no running instance to fail")
+                    return
+                chosen = rng.choice(len(pool), size=min(fault.count, len(pool)), replace=False)
+                for index in sorted(int(c) for c in chosen):
+                    fail(pool[index])
+
+            self._at(fault.at_s, at_time)
+        elif fault.mtbf is not None:
+            mtbf = fault.mtbf
+
+            def arm(instance: InstanceRecord) -> None:
+                if instance.cluster.name != fault.cluster:
+                    return
+                if fault.zone is not None and instance.zone != fault.zone:
+                    return
+                ttf = mtbf.sample(self.streams.get(f"{name}:{instance.ec2_instance_id}"))
+                if math.isfinite(ttf):
+                    self.env.timeout(ttf).callbacks.append(lambda _e: fail(instance))
+
+            self.control.launch_hooks.append(arm)
+            for instance in eligible():
+                arm(instance)
+
+
+def _call(fn: Callable[[], object]) -> None:
+    fn()
+
+
+def _queue_counter(env: simpy.Environment) -> int:
+    """Return how many events SimPy has scheduled so far (it numbers them in order)."""
+    return int(next(env._eid))
+
+
+def _kwargs_text(kwargs: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+
+
+def _parameters_dict(parameters: SimParameters) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in SimParameters.names():
+        value = getattr(parameters, name)
+        out[name] = value if isinstance(value, int | float) else repr(value)
+    return out
+
+
+def run(
+    scenario: Scenario | Mapping[str, Any] | str | Path,
+    *,
+    seed: int | None = None,
+    until: object = None,
+    overrides: Sequence[str] | Mapping[str, Any] = (),
+    progress: Callable[[float], None] | None = None,
+) -> Result:
+    """Load (if needed) and run a scenario; return its :class:`Result`.
+
+    Args:
+        scenario: A loaded :class:`Scenario`, a path to a YAML file, or a dict of the same shape.
+        seed: Root seed; defaults to the scenario's ``seed``.
+        until: End time; defaults to the scenario's ``duration``.
+        overrides: ``PATH=VALUE`` overrides applied before validation (only when loading).
+        progress: Called with the simulated time as the run advances.
+
+    A run that raises inside the simulation still returns what was recorded, with the error in
+    ``result.meta["error"]``.
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario, overrides=overrides)
+    elif overrides:
+        raise ValueError("overrides apply when loading; pass a path or dict, not a Scenario")
+    sim = Simulation.from_scenario(scenario, seed=seed)
+    end = scenario.duration_s if until is None else parse_duration(until)
+    with contextlib.suppress(Exception):  # the error is kept in the result's meta
+        sim.run(until=end, progress=progress)
+    return sim.result()

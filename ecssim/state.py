@@ -1,0 +1,310 @@
+"""Columnar state of one cluster's container instances: numpy arrays updated in place.
+
+One row per container instance ever registered in the cluster (rows are never reused, so a row
+number identifies an instance for the whole run). The control plane's placement step is the only
+writer of reservations; it reserves CPU, memory, ports, ENIs and GPUs together, atomically.
+Attributes are stored as integer codes per attribute name so that constraints and spread
+strategies compare integers, not strings. Per-group task counts are kept incrementally.
+
+This module is pure: no simpy, no clock. Times are passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from ecssim.model.enums import InstanceStatus
+from ecssim.model.taskdef import Requirement
+
+#: TCP ports the ECS agent reserves on every instance (ECS-SEMANTICS section 1).
+RESERVED_PORTS: tuple[int, ...] = (22, 2375, 2376, 51678, 51679)
+#: Most static host ports one instance may have reserved, reserved ports included.
+MAX_RESERVED_PORTS = 100
+
+_ACTIVE = int(InstanceStatus.ACTIVE)
+
+
+class AttributeColumn:
+    """One attribute over all rows: an int32 code per row (-1: absent) and the distinct values."""
+
+    __slots__ = ("codes", "index", "values")
+
+    def __init__(self, capacity: int) -> None:
+        self.codes = np.full(capacity, -1, dtype=np.int32)
+        self.values: list[str] = []
+        self.index: dict[str, int] = {}
+
+    def code(self, value: str) -> int:
+        """Return the code of ``value``, adding it to the known values if new."""
+        code = self.index.get(value)
+        if code is None:
+            code = len(self.values)
+            self.values.append(value)
+            self.index[value] = code
+        return code
+
+    def grow(self, capacity: int) -> None:
+        """Extend the code array to ``capacity`` rows (new rows absent)."""
+        extra = np.full(capacity - len(self.codes), -1, dtype=np.int32)
+        self.codes = np.concatenate([self.codes, extra])
+
+
+class ClusterState:
+    """Columnar container-instance state of one cluster.
+
+    Arrays are allocated with spare capacity and exposed through views of the first ``n`` rows,
+    so registering an instance is amortised O(1) and placement reads contiguous arrays.
+
+    Invariants (checked by the property tests): ``0 <= remaining <= registered`` for every
+    resource of every row; ``group_counts[g][row]`` equals the number of reserved tasks of group
+    ``g`` on the row; ``running_tasks[row]`` is the number of reserved tasks on the row.
+    """
+
+    _INT_FIELDS = (
+        "registered_cpu",
+        "registered_memory",
+        "remaining_cpu",
+        "remaining_memory",
+        "registered_eni",
+        "remaining_eni",
+        "registered_gpu",
+        "remaining_gpu",
+        "running_tasks",
+        "static_ports",
+    )
+
+    def __init__(self, name: str, capacity: int = 64) -> None:
+        self.name = name
+        self.n = 0
+        self._capacity = capacity
+        self._int: dict[str, np.ndarray] = {
+            f: np.zeros(capacity, dtype=np.int64) for f in self._INT_FIELDS
+        }
+        self._status = np.full(capacity, int(InstanceStatus.INACTIVE), dtype=np.int8)
+        self._connected = np.zeros(capacity, dtype=bool)
+        self._registered_at = np.zeros(capacity, dtype=np.float64)
+        self._ports: dict[tuple[str, int], np.ndarray] = {}
+        self._attributes: dict[str, AttributeColumn] = {}
+        self._groups: dict[str, np.ndarray] = {}
+        self.instance_arns: list[str] = []
+        self.ec2_instance_ids: list[str] = []
+        self.row_of: dict[str, int] = {}
+        self.version = 0  # bumped on every change of status, connection or attributes
+
+    # -- views (the first n rows) -----------------------------------------------------------
+    @property
+    def registered_cpu(self) -> np.ndarray:
+        """Registered CPU units per instance."""
+        return self._int["registered_cpu"][: self.n]
+
+    @property
+    def registered_memory(self) -> np.ndarray:
+        """Registered memory (MiB) per instance."""
+        return self._int["registered_memory"][: self.n]
+
+    @property
+    def remaining_cpu(self) -> np.ndarray:
+        """Unreserved CPU units per instance."""
+        return self._int["remaining_cpu"][: self.n]
+
+    @property
+    def remaining_memory(self) -> np.ndarray:
+        """Unreserved memory (MiB) per instance."""
+        return self._int["remaining_memory"][: self.n]
+
+    @property
+    def registered_eni(self) -> np.ndarray:
+        """Task slots for awsvpc tasks per instance (ENIs - 1)."""
+        return self._int["registered_eni"][: self.n]
+
+    @property
+    def remaining_eni(self) -> np.ndarray:
+        """Free awsvpc task slots per instance."""
+        return self._int["remaining_eni"][: self.n]
+
+    @property
+    def registered_gpu(self) -> np.ndarray:
+        """GPUs per instance."""
+        return self._int["registered_gpu"][: self.n]
+
+    @property
+    def remaining_gpu(self) -> np.ndarray:
+        """Free GPUs per instance."""
+        return self._int["remaining_gpu"][: self.n]
+
+    @property
+    def running_tasks(self) -> np.ndarray:
+        """Tasks holding a reservation on each instance (``runningTasksCount`` + pending)."""
+        return self._int["running_tasks"][: self.n]
+
+    @property
+    def static_ports(self) -> np.ndarray:
+        """Reserved static host ports per instance, the agent's reserved ports included."""
+        return self._int["static_ports"][: self.n]
+
+    @property
+    def status(self) -> np.ndarray:
+        """``InstanceStatus`` code per instance."""
+        return self._status[: self.n]
+
+    @property
+    def connected(self) -> np.ndarray:
+        """``agentConnected`` per instance."""
+        return self._connected[: self.n]
+
+    @property
+    def registered_at(self) -> np.ndarray:
+        """Registration time (simulated seconds) per instance."""
+        return self._registered_at[: self.n]
+
+    def available(self) -> np.ndarray:
+        """Mask of instances that can receive placements: ACTIVE and agent connected."""
+        return (self.status == _ACTIVE) & self.connected
+
+    # -- registration ------------------------------------------------------------------------
+    def _grow(self) -> None:
+        capacity = self._capacity * 2
+        for name, array in self._int.items():
+            self._int[name] = np.concatenate([array, np.zeros(self._capacity, dtype=np.int64)])
+        self._status = np.concatenate(
+            [self._status, np.full(self._capacity, int(InstanceStatus.INACTIVE), dtype=np.int8)]
+        )
+        self._connected = np.concatenate([self._connected, np.zeros(self._capacity, dtype=bool)])
+        self._registered_at = np.concatenate([self._registered_at, np.zeros(self._capacity)])
+        for key, used in self._ports.items():
+            self._ports[key] = np.concatenate([used, np.zeros(self._capacity, dtype=bool)])
+        for column in self._attributes.values():
+            column.grow(capacity)
+        for group, counts in self._groups.items():
+            self._groups[group] = np.concatenate([counts, np.zeros(self._capacity, dtype=np.int32)])
+        self._capacity = capacity
+
+    def add_instance(
+        self,
+        arn: str,
+        ec2_instance_id: str,
+        *,
+        cpu: int,
+        memory_mib: int,
+        eni_slots: int,
+        gpus: int,
+        attributes: Mapping[str, str],
+        registered_at: float,
+    ) -> int:
+        """Register a container instance as ACTIVE and connected; return its row."""
+        if self.n == self._capacity:
+            self._grow()
+        row = self.n
+        self.n += 1
+        ints = self._int
+        ints["registered_cpu"][row] = ints["remaining_cpu"][row] = cpu
+        ints["registered_memory"][row] = ints["remaining_memory"][row] = memory_mib
+        ints["registered_eni"][row] = ints["remaining_eni"][row] = eni_slots
+        ints["registered_gpu"][row] = ints["remaining_gpu"][row] = gpus
+        ints["static_ports"][row] = len(RESERVED_PORTS)
+        for port in RESERVED_PORTS:
+            self._port_column("tcp", port)[row] = True
+        self._status[row] = _ACTIVE
+        self._connected[row] = True
+        self._registered_at[row] = registered_at
+        for name, value in attributes.items():
+            self.set_attribute(row, name, value)
+        self.instance_arns.append(arn)
+        self.ec2_instance_ids.append(ec2_instance_id)
+        self.row_of[arn] = row
+        self.version += 1
+        return row
+
+    def set_status(self, row: int, status: InstanceStatus) -> None:
+        """Set an instance's status (ACTIVE, DRAINING, INACTIVE ...)."""
+        self._status[row] = int(status)
+        self.version += 1
+
+    def set_connected(self, row: int, connected: bool) -> None:
+        """Set ``agentConnected`` of an instance."""
+        self._connected[row] = connected
+        self.version += 1
+
+    def set_attribute(self, row: int, name: str, value: str | None) -> None:
+        """Set (or with ``None`` remove) an attribute of an instance."""
+        column = self._attributes.get(name)
+        if column is None:
+            column = self._attributes[name] = AttributeColumn(self._capacity)
+        column.codes[row] = -1 if value is None else column.code(value)
+        self.version += 1
+
+    # -- reservations -----------------------------------------------------------------------
+    def _port_column(self, protocol: str, port: int) -> np.ndarray:
+        used = self._ports.get((protocol, port))
+        if used is None:
+            used = self._ports[(protocol, port)] = np.zeros(self._capacity, dtype=bool)
+        return used
+
+    def port_free(self, protocol: str, port: int) -> np.ndarray:
+        """Mask of instances on which ``port`` is not reserved."""
+        used = self._ports.get((protocol, port))
+        if used is None:
+            return np.ones(self.n, dtype=bool)
+        return ~used[: self.n]
+
+    def reserve(self, row: int, requirement: Requirement, group: str) -> None:
+        """Reserve one task's resources on ``row`` (the caller has checked that they fit)."""
+        ints = self._int
+        ints["remaining_cpu"][row] -= requirement.cpu
+        ints["remaining_memory"][row] -= requirement.memory_mib
+        ints["remaining_eni"][row] -= requirement.eni
+        ints["remaining_gpu"][row] -= requirement.gpu
+        ints["running_tasks"][row] += 1
+        for port in requirement.ports_tcp:
+            self._port_column("tcp", port)[row] = True
+        for port in requirement.ports_udp:
+            self._port_column("udp", port)[row] = True
+        ints["static_ports"][row] += len(requirement.ports_tcp) + len(requirement.ports_udp)
+        counts = self._groups.get(group)
+        if counts is None:
+            counts = self._groups[group] = np.zeros(self._capacity, dtype=np.int32)
+        counts[row] += 1
+
+    def release(self, row: int, requirement: Requirement, group: str) -> None:
+        """Release what :meth:`reserve` reserved."""
+        ints = self._int
+        ints["remaining_cpu"][row] += requirement.cpu
+        ints["remaining_memory"][row] += requirement.memory_mib
+        ints["remaining_eni"][row] += requirement.eni
+        ints["remaining_gpu"][row] += requirement.gpu
+        ints["running_tasks"][row] -= 1
+        for port in requirement.ports_tcp:
+            self._ports[("tcp", port)][row] = False
+        for port in requirement.ports_udp:
+            self._ports[("udp", port)][row] = False
+        ints["static_ports"][row] -= len(requirement.ports_tcp) + len(requirement.ports_udp)
+        self._groups[group][row] -= 1
+
+    # -- the InstanceView protocol of the query language --------------------------------------
+    def attribute(self, name: str) -> tuple[np.ndarray, Sequence[str]]:
+        """Return ``(codes, values)`` of an attribute over all rows (-1: absent)."""
+        if name == "ec2InstanceId":
+            return np.arange(self.n, dtype=np.int32), self.ec2_instance_ids
+        column = self._attributes.get(name)
+        if column is None:
+            return np.full(self.n, -1, dtype=np.int32), ()
+        return column.codes[: self.n], column.values
+
+    def numeric(self, subject: str) -> np.ndarray:
+        """Return a numeric subject of the query language over all rows."""
+        if subject == "runningTasksCount":
+            return self.running_tasks.astype(np.float64)
+        if subject == "registeredAt":
+            return self.registered_at
+        if subject == "agentConnected":
+            return self.connected.astype(np.float64)
+        raise KeyError(subject)
+
+    def group_counts(self, group: str) -> np.ndarray:
+        """Return the number of reserved tasks of ``group`` per instance."""
+        counts = self._groups.get(group)
+        if counts is None:
+            return np.zeros(self.n, dtype=np.int32)
+        return counts[: self.n]

@@ -1,0 +1,142 @@
+"""The reference programs the performance figures are measured against (benchmarks/).
+
+Small sizes only: these check behaviour, never speed (SPEC section 10).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import simpy
+
+from benchmarks import naive_peer
+from benchmarks.floor import run_floor
+from benchmarks.naive_peer import (
+    STRATEGIES,
+    Instance,
+    brute_force_choice,
+    choose_binpack,
+    choose_first_fit,
+    choose_spread_binpack,
+    run_naive,
+)
+from benchmarks.workload import SHAPES, make_workload
+
+N_TASKS, N_INSTANCES = 200, 20
+
+
+class CountingEnvironment(simpy.Environment):
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps = 0
+
+    def step(self) -> None:
+        self.steps += 1
+        super().step()
+
+
+def test_same_seed_same_workload_and_different_seed_differs():
+    a, b = make_workload(N_TASKS, N_INSTANCES, seed=3), make_workload(N_TASKS, N_INSTANCES, seed=3)
+    fields = ("arrival_s", "run_s", "cpu", "memory_mib", "pull_s", "start_s", "stop_s")
+    for name in fields:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    c = make_workload(N_TASKS, N_INSTANCES, seed=4)
+    assert not np.array_equal(a.arrival_s, c.arrival_s)
+
+
+def test_workload_shape_and_offered_load():
+    w = make_workload(20_000, N_INSTANCES, load=0.7, seed=1)
+    assert w.n_tasks == 20_000
+    assert np.all(np.diff(w.arrival_s) >= 0) and w.arrival_s[0] > 0
+    assert np.all(w.run_s > 0)
+    assert set(zip(w.cpu.tolist(), w.memory_mib.tolist(), strict=True)) <= {
+        (c, m) for c, m, _ in SHAPES
+    }
+    # Offered memory load (Little's law over the sample) is close to the requested 70 %.
+    hold = w.pull_s + w.start_s + w.run_s + w.stop_s
+    rate = w.n_tasks / w.arrival_s[-1]
+    offered = rate * w.memory_mib.mean() * hold.mean() / (N_INSTANCES * w.instance_memory)
+    assert offered == pytest.approx(0.7, rel=0.05)
+    with pytest.raises(ValueError):
+        w.arrival_s[0] = 0.0  # read-only arrays: programs cannot disturb each other's input
+
+
+def test_floor_runs_every_lifecycle_with_the_stated_event_count():
+    w = make_workload(N_TASKS, N_INSTANCES, seed=2)
+    env = CountingEnvironment()
+    r = run_floor(w, env=env)
+    assert r["lifecycles"] == N_TASKS
+    assert env.steps - 1 == r["events"]  # the last step() finds the queue empty
+    last_end = np.max(w.arrival_s + w.pull_s + w.start_s + w.run_s + w.stop_s)
+    assert r["sim_end_s"] == pytest.approx(last_end)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_naive_peer_checked_run(strategy):
+    w = make_workload(N_TASKS, N_INSTANCES, seed=5)
+    r = run_naive(w, N_INSTANCES, strategy, check=True)  # asserts choice, capacity, release
+    assert r["lifecycles"] + r["failures"] == N_TASKS
+    assert r["lifecycles"] > 0.9 * N_TASKS
+    hold = (w.pull_s + w.start_s + w.run_s + w.stop_s).tolist()
+    for task, inst, start, end in r["records"]:
+        assert 0 <= inst < N_INSTANCES
+        assert start == pytest.approx(w.arrival_s[task])
+        assert end - start == pytest.approx(hold[task])
+
+
+def test_naive_peer_check_catches_over_reservation(monkeypatch):
+    def bad_choice(instances, cpu, mem):  # ignores fit: will over-reserve instance 0
+        return instances[0]
+
+    monkeypatch.setattr(naive_peer, "choose_binpack", bad_choice)
+    # Make the reference agree, so only the capacity invariant is left to catch it.
+    monkeypatch.setattr(naive_peer, "brute_force_choice", lambda insts, *_: bad_choice(insts, 0, 0))
+    w = make_workload(N_TASKS, N_INSTANCES, load=1.5, seed=0)
+    with pytest.raises(AssertionError, match="over-reserved"):
+        run_naive(w, N_INSTANCES, "binpack", check=True)
+
+
+def _cluster(rng, n, zones=3):
+    insts = [Instance(i, i % zones, 2048, 7680) for i in range(n)]
+    for inst in insts:  # random partial use, with repeated values so that ties occur
+        inst.cpu_left -= int(rng.integers(0, 8)) * 256
+        inst.mem_left -= int(rng.integers(0, 8)) * 1024
+    return insts
+
+
+def test_binpack_and_spread_pick_brute_force_choice_step_by_step():
+    rng = np.random.Generator(np.random.PCG64(11))
+    for strategy in ("binpack", "spread-binpack", "first-fit"):
+        insts = _cluster(rng, 30)
+        zone_tasks = [int(x) for x in rng.integers(0, 5, size=3)]
+        for _ in range(40):
+            cpu, mem, _ = SHAPES[int(rng.integers(0, len(SHAPES)))]
+            if strategy == "binpack":
+                got = choose_binpack(insts, cpu, mem)
+            elif strategy == "spread-binpack":
+                got = choose_spread_binpack(insts, zone_tasks, cpu, mem)
+            else:
+                got = choose_first_fit(insts, cpu, mem)
+            # Exactly the brute-force instance, including the lowest-index tie-break.
+            assert got is brute_force_choice(insts, zone_tasks, cpu, mem, strategy)
+            if got is None:
+                break
+            got.cpu_left -= cpu
+            got.mem_left -= mem
+            zone_tasks[got.zone] += 1
+
+
+def test_binpack_and_spread_on_a_hand_made_cluster():
+    insts = [
+        Instance(0, 0, 2048, 4096),
+        Instance(1, 1, 2048, 2048),  # least memory overall, zone 1
+        Instance(2, 0, 2048, 3072),  # least memory in zone 0
+        Instance(3, 2, 128, 1024),  # cpu does not fit
+        Instance(4, 1, 2048, 2048),  # ties with 1: loses on list order
+    ]
+    assert choose_binpack(insts, 512, 2048) is insts[1]
+    # Zone 1 has more tasks of the group; zone 2 fits nothing: spread goes to zone 0.
+    assert choose_spread_binpack(insts, [1, 4, 0], 512, 2048) is insts[2]
+    assert choose_spread_binpack(insts, [5, 4, 0], 512, 2048) is insts[1]
+    assert choose_first_fit(insts, 512, 2048) is insts[0]
+    assert choose_binpack(insts, 512, 8192) is None
