@@ -93,6 +93,8 @@ class Agent:
         now = self.env.now
         for task in list(self.instance.tasks.values()):
             task.token += 1  # cancel whatever step was pending
+            if task.pull_stopped_at > now:
+                task.pull_stopped_at = now  # the pull in progress dies with the instance
             if task.last_status >= TaskStatus.ACTIVATING and math.isnan(task.execution_stopped_at):
                 task.execution_stopped_at = now
             task.held = False
@@ -178,6 +180,8 @@ class Agent:
         if not self.alive or task.last_status >= TaskStatus.STOPPING:
             return
         task.token += 1  # cancel the pending step
+        if task.pull_stopped_at > self.env.now:
+            task.pull_stopped_at = self.env.now  # the pull in progress is abandoned
         if task.last_status <= TaskStatus.PENDING:
             if task in self.queue:
                 self.queue.remove(task)

@@ -201,6 +201,24 @@ _PARAMS: dict[str, tuple[str, ...]] = {
 _DURATION_PARAMS = {"mean", "median", "low", "high", "scale"}
 
 
+def parse_mtbf(value: object, *, base_dir: Path | None = None) -> Distribution:
+    """Parse a mean time between failures: a bare duration means *exponential* with that mean.
+
+    Failures at exact intervals surprise nobody who wrote them on purpose, and everybody else;
+    so ``mtbf: 12h`` is memoryless failures with a 12 h mean, the usual reading of an MTBF. Any
+    explicit distribution (``{weibull: ...}``, ``{uniform: ...}``) is taken as written.
+
+    Raises:
+        ValueError: As :func:`parse_distribution`.
+    """
+    if not isinstance(value, Mapping) and value != "forever":
+        mean = parse_duration(value)
+        if mean <= 0:
+            raise ValueError(f"expected an MTBF > 0, got {value!r}")
+        return Exponential(mean)
+    return parse_distribution(value, base_dir=base_dir)
+
+
 def parse_distribution(
     value: object, *, allow_forever: bool = False, base_dir: Path | None = None
 ) -> Distribution:

@@ -21,7 +21,7 @@ import simpy
 from ecssim.control.client import ClientError, ECSClient
 from ecssim.control.plane import ControlPlane, ControlPlaneError, constraints_from, strategies_from
 from ecssim.control.records import InstanceRecord
-from ecssim.distributions import Distribution, parse_distribution
+from ecssim.distributions import Distribution, parse_distribution, parse_mtbf
 from ecssim.metrics import Recorder
 from ecssim.model.catalogue import get_instance_type
 from ecssim.parameters import SimParameters
@@ -103,7 +103,7 @@ class Simulation:
         ``{"exponential": {"mean": "1h"}}``...
         """
         run: Distribution = parse_distribution(runtime, allow_forever=True)
-        crash = None if crash_mtbf is None else parse_distribution(crash_mtbf)
+        crash = None if crash_mtbf is None else parse_mtbf(crash_mtbf)
         self.behaviors[family] = TaskBehavior(run, crash)
 
     def launch_instances(

@@ -26,6 +26,7 @@ from ecssim.model.enums import InstanceStatus, StopCode, TaskStatus
 from ecssim.model.taskdef import TaskDefinition, parse_task_definition
 from ecssim.placement.query import QueryError
 from ecssim.placement.strategies import validate_strategy
+from ecssim.rng import stable_hash
 
 #: Wall-clock time that simulated time 0 maps to in API responses.
 SIM_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -432,7 +433,7 @@ class ECSClient:
             "deploymentConfiguration": dict(service.deployment_configuration),
             "deployments": [
                 {
-                    "id": f"ecs-svc/{abs(hash(service.arn)) % 10**19:019d}",
+                    "id": f"ecs-svc/{stable_hash(service.arn) % 10**19:019d}",
                     "status": "PRIMARY",
                     "taskDefinition": td_arn,
                     "desiredCount": service.desired_count,

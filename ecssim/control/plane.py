@@ -803,7 +803,7 @@ class ControlPlane:
         # Old-revision tasks leave as new ones run: keep at most (desired - new running).
         new_running = sum(1 for t in new if t.last_status == TaskStatus.RUNNING)
         keep_old = max(0, desired - new_running)
-        for task in self._scale_in_order(service, old)[: max(0, len(old) - keep_old)]:
+        for task in self._scale_in_victims(service, old, len(old) - keep_old):
             self.stop_task(
                 task,
                 code=StopCode.SERVICE_SCHEDULER_INITIATED,
@@ -811,7 +811,7 @@ class ControlPlane:
             )
         old_left = min(len(old), keep_old)
         if len(new) > desired:
-            for task in self._scale_in_order(service, new)[: len(new) - desired]:
+            for task in self._scale_in_victims(service, new, len(new) - desired):
                 self.stop_task(
                     task,
                     code=StopCode.SERVICE_SCHEDULER_INITIATED,
@@ -892,19 +892,23 @@ class ControlPlane:
             )
         self.event("unable_to_place", message, service=service)
 
-    def _scale_in_order(self, service: ServiceRecord, tasks: list[Task]) -> list[Task]:
-        """Order tasks the way ECS picks them for scale-in (first = stopped first).
+    def _scale_in_victims(
+        self, service: ServiceRecord, tasks: list[Task], count: int
+    ) -> list[Task]:
+        """Choose ``count`` of ``tasks`` to stop, one at a time, the way ECS scales in.
 
-        Tasks not yet RUNNING go first. Then, with a leading binpack strategy, tasks on the
-        instance with the most free resource; otherwise (spread or the default) the zone with the
-        most of the service's tasks, then the instance with the most; ties at random.
+        Tasks not yet RUNNING go first. Then, with a leading binpack strategy, the task on the
+        instance with the most free resource; otherwise (spread or the default) a task in the
+        zone with the most of the service's tasks, then on the instance with the most; ties at
+        random. Counts are updated after each pick, so several stops keep the zones balanced.
         """
-        if len(tasks) <= 1:
-            return tasks
+        if count <= 0:
+            return []
+        if count >= len(tasks):
+            return list(tasks)
         rng = self.streams.get(f"scale-in:{service.cluster.name}/{service.name}")
         state = service.cluster.state
-        strategies = service.strategies or SERVICE_DEFAULT_STRATEGY
-        first = strategies[0]
+        first = (service.strategies or SERVICE_DEFAULT_STRATEGY)[0]
         zone_count: dict[str, int] = {}
         host_count: dict[str, int] = {}
         for task in service.tasks.values():
@@ -912,29 +916,38 @@ class ControlPlane:
             if instance is not None:
                 zone_count[instance.zone] = zone_count.get(instance.zone, 0) + 1
                 host_count[instance.id] = host_count.get(instance.id, 0) + 1
-        ties = rng.random(len(tasks))
-        keys = []
-        for task, tie in zip(tasks, ties, strict=True):
-            instance = task.container_instance
+        remaining = list(tasks)
+        victims: list[Task] = []
+        for _ in range(count):
+            ties = rng.random(len(remaining))
+            best, best_key = 0, None
+            for i, task in enumerate(remaining):
+                instance = task.container_instance
+                assert instance is not None
+                not_running = task.last_status != TaskStatus.RUNNING
+                if first.type == "binpack":
+                    free = (
+                        state.remaining_cpu[instance.row]
+                        if first.field == "cpu"
+                        else state.remaining_memory[instance.row]
+                    )
+                    key = (not_running, float(free), 0.0, float(ties[i]))
+                else:
+                    key = (
+                        not_running,
+                        float(zone_count.get(instance.zone, 0)),
+                        float(host_count.get(instance.id, 0)),
+                        float(ties[i]),
+                    )
+                if best_key is None or key > best_key:
+                    best, best_key = i, key
+            victim = remaining.pop(best)
+            victims.append(victim)
+            instance = victim.container_instance
             assert instance is not None
-            not_running = task.last_status != TaskStatus.RUNNING
-            if first.type == "binpack":
-                remaining = (
-                    state.remaining_cpu[instance.row]
-                    if first.field == "cpu"
-                    else state.remaining_memory[instance.row]
-                )
-                key = (not_running, float(remaining), 0.0, tie)
-            else:
-                key = (
-                    not_running,
-                    float(zone_count.get(instance.zone, 0)),
-                    float(host_count.get(instance.id, 0)),
-                    tie,
-                )
-            keys.append(key)
-        order = sorted(range(len(tasks)), key=lambda i: keys[i], reverse=True)
-        return [tasks[i] for i in order]
+            zone_count[instance.zone] -= 1
+            host_count[instance.id] -= 1
+        return victims
 
     # -- results ----------------------------------------------------------------------------------
     def snapshot_rows(self) -> dict[str, list[Any]]:

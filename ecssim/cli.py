@@ -1,0 +1,410 @@
+"""The ``ecssim`` command line (SPEC section 7; reference in ``docs/cli-reference.md``).
+
+Exit codes: 0 success, 1 a run that failed inside the simulation (what was recorded is still
+saved), 2 bad input or usage. Bad input is reported as one line per problem on stderr, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ecssim.errors import EcssimError, InputError, Problem
+
+EXIT_OK = 0
+EXIT_RUN_ERROR = 1
+EXIT_BAD_INPUT = 2
+
+
+def _ensure_backend() -> None:
+    """Use Agg for the CLI's plots unless the user chose a backend."""
+    if not os.environ.get("MPLBACKEND"):
+        import matplotlib
+
+        matplotlib.use("Agg")
+
+
+# -- formatting -------------------------------------------------------------------------------
+
+
+def _format_value(figure: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    v = float(value)
+    if "availability" in figure or "reservation" in figure or "utilization" in figure:
+        return f"{100 * v:.2f} %"
+    if figure.endswith("_s"):
+        if v >= 3600:
+            return f"{v / 3600:.2f} h"
+        if v >= 120:
+            return f"{v / 60:.1f} min"
+        return f"{v:.1f} s"
+    if figure.endswith("_usd"):
+        return f"${v:,.2f}"
+    if figure.endswith("_hours"):
+        return f"{v:,.2f}"
+    if v.is_integer():
+        return f"{int(v):,}"
+    return f"{v:.4g}"
+
+
+def format_summary(summary: pd.DataFrame) -> str:
+    """Render the long summary as one block per service and one per cluster.
+
+    Args:
+        summary: The frame returned by :meth:`ecssim.Result.summary`.
+
+    Returns:
+        The text to print (no trailing newline).
+    """
+    if summary.empty:
+        return "(no figures)"
+    lines: list[str] = []
+    frame = summary.astype({"scope": "object", "cluster": "object", "service": "object"})
+    width = max(len(str(f)) for f in frame["figure"]) + 2
+    order = {"service": 0, "cluster": 1}
+    keys = frame[["scope", "cluster", "service"]].drop_duplicates()
+    keys = keys.assign(_o=keys["scope"].map(order).fillna(2)).sort_values(
+        ["_o", "cluster", "service"], na_position="first"
+    )
+    for scope, cluster, service, _ in keys.itertuples(index=False):
+        mask = (frame["scope"] == scope) & (frame["cluster"].fillna("") == (cluster or ""))
+        if scope == "service":
+            mask &= frame["service"].fillna("") == (service or "")
+            title = f"service {cluster}/{service}"
+        else:
+            title = f"{scope} {cluster}" if isinstance(cluster, str) else str(scope)
+        if lines:
+            lines.append("")
+        lines.append(title)
+        lines.append("-" * len(title))
+        for row in frame[mask].itertuples(index=False):
+            figure = str(row.figure)
+            lines.append(f"  {figure:<{width}}{_format_value(figure, row.value)}")
+    return "\n".join(lines)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(h) for h in header], *[[str(c) for c in r] for r in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    out = []
+    for n, row in enumerate(cells):
+        out.append(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
+        )
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import ecssim
+    from ecssim.scenario.loader import load_scenario
+    from ecssim.units import parse_duration
+
+    problems: list[Problem] = []
+    until: float | None = None
+    if args.until is not None:
+        try:
+            until = parse_duration(args.until)
+        except ValueError as err:
+            problems.append(Problem("--until", str(err)))
+    for item in args.set or ():
+        if "=" not in item:
+            problems.append(Problem("--set", f"expected PATH=VALUE, got {item!r}"))
+    if problems:
+        raise InputError(problems)
+    scenario = load_scenario(args.scenario, overrides=list(args.set or ()))
+    duration = scenario.duration_s if until is None else until
+
+    progress: Callable[[float], None] | None = None
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(
+            total=round(duration),
+            unit="sim-s",
+            desc=scenario.name,
+            file=sys.stderr,
+            disable=None,
+            delay=1.0,
+            dynamic_ncols=True,
+        )
+
+        def progress(t: float) -> None:
+            bar.update(max(0, round(min(t, duration)) - bar.n))
+
+    try:
+        result = ecssim.run(scenario, seed=args.seed, until=until, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+
+    meta = result.meta
+    print(
+        f"{meta.get('name', scenario.name)}: seed {meta.get('seed')}, simulated "
+        f"{result.end / 3600:.3g} h in {float(meta.get('wall_s', 0.0)):.2f} s wall, "
+        f"{meta.get('events', 0):,} events"
+    )
+    print()
+    print(format_summary(result.summary()))
+    if args.out:
+        from ecssim.plots import save_standard_plots
+
+        _ensure_backend()
+        out = result.save(args.out)
+        save_standard_plots(result, out)
+        print()
+        print(f"saved to {out}")
+    error = meta.get("error")
+    if error:
+        print(f"error: the run stopped at t={result.end:g} s: {error}", file=sys.stderr)
+        return EXIT_RUN_ERROR
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from ecssim.scenario.loader import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    description = f" — {scenario.description}" if scenario.description else ""
+    print(f"ok: {scenario.name}{description}")
+    return EXIT_OK
+
+
+def _fits(requirement: Any, instance: Any) -> dict[str, float]:
+    inf = math.inf
+    by_cpu = instance.registered_cpu // requirement.cpu if requirement.cpu > 0 else inf
+    by_mem = (
+        instance.registered_memory_mib // requirement.memory_mib
+        if requirement.memory_mib > 0
+        else inf
+    )
+    by_eni = instance.awsvpc_slots if requirement.eni else inf
+    by_ports = 1 if (requirement.ports_tcp or requirement.ports_udp) else inf
+    by_gpu = instance.gpus // requirement.gpu if requirement.gpu else inf
+    return {"cpu": by_cpu, "memory": by_mem, "eni": by_eni, "ports": by_ports, "gpu": by_gpu}
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from ecssim.model.catalogue import CATALOGUE
+    from ecssim.model.taskdef import fargate_valid, load_task_definition_file
+
+    td = load_task_definition_file(args.taskdef)
+    req = td.requirement
+    mode = getattr(td.network_mode, "value", td.network_mode)
+    revision = f":{td.revision}" if td.revision is not None else ""
+    ports = ", ".join([f"{p}/tcp" for p in req.ports_tcp] + [f"{p}/udp" for p in req.ports_udp])
+    print(f"task definition  {td.family}{revision}")
+    print(f"network mode     {mode}")
+    print(f"compatibilities  {', '.join(td.compatibilities) or '—'}")
+    print(f"cpu              {req.cpu} units ({req.cpu / 1024:g} vCPU)")
+    print(f"memory           {req.memory_mib} MiB")
+    print(f"static ports     {ports or 'none'}")
+    if req.dynamic_ports:
+        print(f"dynamic ports    {req.dynamic_ports}")
+    print(f"ENI              {req.eni}")
+    print(f"GPU              {req.gpu}")
+    reason = fargate_valid(td.cpu, td.memory_mib)
+    print(f"Fargate size     {'valid' if reason is None else 'invalid: ' + reason}")
+    print()
+
+    def show(n: float) -> str:
+        return "∞" if n == math.inf else str(int(n))
+
+    rows = []
+    for name in sorted(CATALOGUE, key=lambda n: (CATALOGUE[n].hourly_price, n)):
+        it = CATALOGUE[name]
+        fit = _fits(req, it)
+        copies = min(fit.values())
+        if copies >= 1:
+            limit = min(fit, key=lambda k: fit[k])
+            rows.append(
+                [
+                    name,
+                    it.vcpu,
+                    it.registered_memory_mib,
+                    *(show(fit[k]) for k in fit),
+                    show(copies),
+                    limit,
+                    f"{it.hourly_price:.4f}",
+                ]
+            )
+    if rows:
+        print(f"fits on {len(rows)} of {len(CATALOGUE)} instance types (copies per instance):")
+        header = [
+            "instance type",
+            "vCPU",
+            "reg. MiB",
+            "by cpu",
+            "by memory",
+            "by ENI",
+            "by ports",
+            "by GPU",
+            "copies",
+            "limited by",
+            "$/h",
+        ]
+        print(_table(header, rows))
+    else:
+        print(f"fits on none of the {len(CATALOGUE)} catalogue instance types")
+    return EXIT_OK
+
+
+def scenario_dirs() -> list[Path]:
+    """Folders searched for bundled scenarios: ``./scenarios`` and the repository's."""
+    import ecssim
+
+    dirs = [Path.cwd() / "scenarios", Path(ecssim.__file__).resolve().parents[1] / "scenarios"]
+    out: list[Path] = []
+    for d in dirs:
+        if d.is_dir() and d.resolve() not in [o.resolve() for o in out]:
+            out.append(d)
+    return out
+
+
+def _cmd_scenarios(args: argparse.Namespace) -> int:
+    import yaml
+
+    found = 0
+    for folder in scenario_dirs():
+        files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+        if not files:
+            continue
+        print(f"{_display(folder)}:")
+        width = max(len(f.name) for f in files)
+        for file in files:
+            try:
+                doc = yaml.safe_load(file.read_text(encoding="utf-8"))
+                text = str(doc.get("description", "")) if isinstance(doc, dict) else ""
+            except (OSError, yaml.YAMLError) as err:
+                text = f"(unreadable: {str(err).splitlines()[0]})"
+            print(f"  {file.name:<{width}}  {' '.join(text.split()) or '(no description)'}")
+            found += 1
+    if not found:
+        print("no scenarios found (looked in ./scenarios and the ecssim repository)")
+    return EXIT_OK
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve())) or "."
+    except ValueError:
+        return str(path)
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from ecssim.plots import save_standard_plots
+    from ecssim.result import Result
+
+    _ensure_backend()
+    result = Result.load(args.run_dir)
+    for path in save_standard_plots(result, args.out or args.run_dir):
+        print(path)
+    return EXIT_OK
+
+
+# -- parser -----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the ``ecssim`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="ecssim", description="Discrete-event simulator of Amazon ECS scheduling."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = sub.add_parser("run", help="run a scenario and print its summary")
+    run.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
+    run.add_argument("--seed", type=int, metavar="N", help="root seed (default: the scenario's)")
+    run.add_argument("--until", metavar="D", help="simulated end time, e.g. 90m, 6h, 2d")
+    run.add_argument(
+        "--set",
+        action="append",
+        metavar="PATH=VALUE",
+        help="override a scenario value (YAML), e.g. services[web].desiredCount=9; repeatable",
+    )
+    run.add_argument("--out", metavar="DIR", help="save frames, meta.json, summary.csv, plots")
+    run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    run.set_defaults(func=_cmd_run)
+
+    val = sub.add_parser("validate", help="check a scenario file; list every problem")
+    val.add_argument("scenario", metavar="SCENARIO")
+    val.set_defaults(func=_cmd_validate)
+
+    ins = sub.add_parser("inspect", help="resolved requirement of a task definition JSON")
+    ins.add_argument("taskdef", metavar="TASKDEF.json")
+    ins.set_defaults(func=_cmd_inspect)
+
+    scn = sub.add_parser("scenarios", help="list bundled scenarios")
+    scn.set_defaults(func=_cmd_scenarios)
+
+    plot = sub.add_parser("plot", help="write the standard plots of a saved run")
+    plot.add_argument("run_dir", metavar="RUN_DIR")
+    plot.add_argument("--out", metavar="DIR", help="where to write PNGs (default: RUN_DIR)")
+    plot.set_defaults(func=_cmd_plot)
+    return parser
+
+
+def _report(lines: str) -> None:
+    for line in lines.splitlines() or [""]:
+        print(f"error: {line}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``ecssim`` command line.
+
+    Args:
+        argv: Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit code: 0 ok, 1 the run failed inside the simulation, 2 bad input or usage.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0) if not isinstance(exit_.code, str) else EXIT_BAD_INPUT
+    try:
+        code: int = args.func(args)
+    except InputError as err:
+        problems = err.problems or (Problem("", str(err)),)
+        if args.command == "validate":
+            for problem in problems:
+                print(str(problem), file=sys.stderr)
+        else:
+            _report("\n".join(str(p) for p in problems))
+        return EXIT_BAD_INPUT
+    except (EcssimError, FileNotFoundError, IsADirectoryError, NotADirectoryError) as err:
+        _report(
+            str(err)
+            if not isinstance(err, OSError) or not err.filename
+            else f"{err.filename}: {err.strerror}"
+        )
+        return EXIT_BAD_INPUT
+    except OSError as err:
+        _report(f"{err.filename or ''}: {err.strerror or err}".lstrip(": "))
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

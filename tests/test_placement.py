@@ -1,0 +1,448 @@
+"""The placement engine, pure: fit -> constraints -> chained strategies -> tie-break."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import make_state, requirement
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ecssim.model.enums import InstanceStatus
+from ecssim.placement.engine import (
+    NO_INSTANCES,
+    ConstraintSpec,
+    PlacementRequest,
+    StrategySpec,
+    place,
+)
+from ecssim.placement.query import parse_expression
+from ecssim.placement.strategies import (
+    get_strategy,
+    known_strategies,
+    register_strategy,
+    unregister_strategy,
+    validate_strategy,
+)
+from ecssim.state import RESERVED_PORTS
+
+AZ = "attribute:ecs.availability-zone"
+BINPACK_MEM = StrategySpec("binpack", "memory")
+BINPACK_CPU = StrategySpec("binpack", "cpu")
+SPREAD_AZ = StrategySpec("spread", AZ)
+
+
+def _req(cpu=0, mem=0, group="g", strategies=(), constraints=(), **kw):
+    return PlacementRequest(
+        requirement(cpu, mem, **kw), group, tuple(strategies), tuple(constraints)
+    )
+
+
+def _zone_counts(state, group):
+    codes, values = state.attribute("ecs.availability-zone")
+    counts = state.group_counts(group)
+    return {v: int(counts[codes == i].sum()) for i, v in enumerate(values)}
+
+
+# -- binpack -----------------------------------------------------------------------------------
+
+instances_st = st.lists(
+    st.tuples(st.integers(256, 4096), st.integers(256, 8192), st.booleans(), st.booleans()),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    instances=instances_st,
+    cpu=st.integers(0, 2048),
+    mem=st.integers(1, 4096),
+    field=st.sampled_from(["memory", "cpu"]),
+    seed=st.integers(0, 2**16),
+)
+def test_binpack_picks_least_remaining_feasible(instances, cpu, mem, field, seed):
+    state = make_state([(c, m) for c, m, _, _ in instances])
+    for row, (_, _, draining, disconnected) in enumerate(instances):
+        if draining:
+            state.set_status(row, InstanceStatus.DRAINING)
+        if disconnected:
+            state.set_connected(row, False)
+    decision = place(
+        state,
+        _req(cpu, mem, strategies=[StrategySpec("binpack", field)]),
+        np.random.default_rng(seed),
+    )
+    feasible = [
+        row
+        for row, (c, m, dr, dc) in enumerate(instances)
+        if not dr and not dc and c >= cpu and m >= mem
+    ]
+    if not feasible:
+        assert decision.row == -1 and decision.reason is not None
+        return
+    key = (lambda r: instances[r][0]) if field == "cpu" else (lambda r: instances[r][1])
+    best = min(key(r) for r in feasible)
+    assert decision.reason is None
+    assert decision.row in feasible
+    assert key(decision.row) == best
+
+
+def test_binpack_fills_one_instance_before_the_next():
+    state = make_state([(2048, 4000), (2048, 4000), (2048, 4000)])
+    rng = np.random.default_rng(0)
+    rows = []
+    for _ in range(6):
+        req = _req(0, 1000, strategies=[BINPACK_MEM])
+        d = place(state, req, rng)
+        state.reserve(d.row, req.requirement, req.group)
+        rows.append(d.row)
+    assert rows[:4] == [rows[0]] * 4  # 4 x 1000 fits in 4000
+    assert rows[4] != rows[0] and rows[5] == rows[4]
+
+
+# -- spread --------------------------------------------------------------------------------------
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    per_zone=st.lists(st.integers(1, 4), min_size=2, max_size=4),
+    n=st.integers(1, 30),
+    seed=st.integers(0, 2**16),
+    host_second=st.booleans(),
+)
+def test_spread_az_keeps_zone_counts_within_one(per_zone, n, seed, host_second):
+    zones = [f"z{i}" for i in range(len(per_zone))]
+    specs, zone_of = [], []
+    for z, k in zip(zones, per_zone, strict=True):
+        for _ in range(k):
+            specs.append((100_000, 100_000))
+            zone_of.append(z)
+    state = make_state(specs, zones=zone_of)
+    rng = np.random.default_rng(seed)
+    strategies = [SPREAD_AZ] + ([StrategySpec("spread", "instanceId")] if host_second else [])
+    for _ in range(n):
+        req = _req(10, 10, group="service:web", strategies=strategies)
+        d = place(state, req, rng)
+        assert d.row >= 0
+        state.reserve(d.row, req.requirement, req.group)
+        counts = _zone_counts(state, "service:web")
+        assert max(counts.values()) - min(counts.values()) <= 1, counts
+    if host_second:
+        # Within each zone, the instances hold counts within one too.
+        group = state.group_counts("service:web")
+        for z in zones:
+            rows = [i for i, zz in enumerate(zone_of) if zz == z]
+            assert group[rows].max() - group[rows].min() <= 1
+
+
+def test_spread_counts_only_own_group():
+    state = make_state([(10_000, 10_000)] * 2, zones=["a", "b"])
+    other = requirement(1, 1)
+    for _ in range(5):
+        state.reserve(0, other, "other")
+    d = place(state, _req(1, 1, group="mine", strategies=[SPREAD_AZ]), np.random.default_rng(1))
+    # Zone a is busy with another group, but "mine" has 0 tasks in both: both are tied.
+    rows = {
+        place(state, _req(1, 1, group="mine", strategies=[SPREAD_AZ]), np.random.default_rng(s)).row
+        for s in range(30)
+    }
+    assert d.row in (0, 1) and rows == {0, 1}
+    state.reserve(0, other, "mine")
+    for s in range(10):
+        assert (
+            place(
+                state, _req(1, 1, group="mine", strategies=[SPREAD_AZ]), np.random.default_rng(s)
+            ).row
+            == 1
+        )
+
+
+def test_chained_spread_az_then_binpack_memory_is_lexicographic():
+    # Zone a: rows 0 (tight) and 1 (loose); zone b: row 2 (tightest of all), row 3.
+    state = make_state(
+        [(4096, 3000), (4096, 8000), (4096, 1000), (4096, 6000)], zones=["a", "a", "b", "b"]
+    )
+    # The group already has a task in zone b, so zone a wins the spread,
+    # and within zone a binpack prefers the least remaining memory (row 0), not global row 2.
+    state.reserve(3, requirement(0, 0), "svc")
+    req = _req(0, 500, group="svc", strategies=[SPREAD_AZ, BINPACK_MEM])
+    for s in range(20):
+        assert place(state, req, np.random.default_rng(s)).row == 0
+    # Binpack alone would take row 2.
+    alone = _req(0, 500, group="svc", strategies=[BINPACK_MEM])
+    assert place(state, alone, np.random.default_rng(0)).row == 2
+
+
+def test_explain_counts_per_stage():
+    state = make_state(
+        [(4096, 3000), (4096, 8000), (4096, 1000), (4096, 6000)], zones=["a", "a", "b", "b"]
+    )
+    state.set_connected(3, False)
+    state.reserve(2, requirement(0, 0), "svc")
+    req = _req(0, 2000, group="svc", strategies=[SPREAD_AZ, BINPACK_MEM])
+    d = place(state, req, np.random.default_rng(0), explain=True)
+    # connected 3; fit (mem >= 2000) rows 0,1 -> 2; constraints 2; spread 2 (both in a); binpack 1
+    assert d.counts == (3, 2, 2, 2, 1)
+    assert d.row == 0
+
+
+# -- constraints -----------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(n_instances=st.integers(1, 6), n_tasks=st.integers(1, 10), seed=st.integers(0, 999))
+def test_distinct_instance_never_violated(n_instances, n_tasks, seed):
+    state = make_state([(10_000, 10_000)] * n_instances)
+    rng = np.random.default_rng(seed)
+    placed = 0
+    for _ in range(n_tasks):
+        req = _req(
+            1,
+            1,
+            group="g",
+            constraints=[ConstraintSpec("distinctInstance")],
+            strategies=[StrategySpec("random")],
+        )
+        d = place(state, req, rng)
+        if placed < n_instances:
+            assert d.row >= 0
+            assert state.group_counts("g")[d.row] == 0
+            state.reserve(d.row, req.requirement, req.group)
+            placed += 1
+        else:
+            assert d.row == -1
+            assert d.reason == "DistinctInstance placement constraint unsatisfied."
+    assert state.group_counts("g").max() <= 1
+
+
+def test_member_of_filters():
+    state = make_state(
+        [(4096, 8192)] * 4,
+        attributes=[{"tier": "web"}, {"tier": "db"}, {"tier": "web"}, {}],
+    )
+    expr = parse_expression("attribute:tier == web")
+    req = _req(
+        1, 1, constraints=[ConstraintSpec("memberOf", expr)], strategies=[StrategySpec("random")]
+    )
+    chosen = {place(state, req, np.random.default_rng(s)).row for s in range(40)}
+    assert chosen == {0, 2}
+    expr = parse_expression("attribute:ecs.availability-zone in [us-east-1b, us-east-1c]")
+    req = _req(
+        1, 1, constraints=[ConstraintSpec("memberOf", expr)], strategies=[StrategySpec("random")]
+    )
+    chosen = {place(state, req, np.random.default_rng(s)).row for s in range(40)}
+    assert chosen == {1, 2}
+    none = parse_expression("attribute:tier == cache")
+    d = place(
+        state, _req(1, 1, constraints=[ConstraintSpec("memberOf", none)]), np.random.default_rng(0)
+    )
+    assert d.row == -1 and d.reason == "MemberOf placement constraint unsatisfied."
+
+
+# -- failure reasons ----------------------------------------------------------------------------
+
+
+def test_reason_cpu_and_memory():
+    state = make_state([(1024, 4000)])
+    d = place(state, _req(2048, 100), np.random.default_rng(0))
+    assert (d.row, d.reason, d.closest_row) == (-1, "RESOURCE:CPU", 0)
+    d = place(state, _req(512, 5000), np.random.default_rng(0))
+    assert (d.row, d.reason, d.closest_row) == (-1, "RESOURCE:MEMORY", 0)
+
+
+def test_closest_instance_is_the_one_that_passed_most_filters():
+    # Row 0 lacks CPU; row 1 has CPU but lacks memory: row 1 is closer.
+    state = make_state([(512, 8000), (4096, 1000), (256, 256)])
+    d = place(state, _req(1024, 2000), np.random.default_rng(0))
+    assert d.row == -1
+    assert d.closest_row == 1
+    assert d.reason == "RESOURCE:MEMORY"
+
+
+def test_reason_ports_static_collision():
+    state = make_state([(4096, 8000)] * 2)
+    port = requirement(10, 10, tcp=(8080,))
+    state.reserve(0, port, "a")
+    d = place(state, _req(10, 10, tcp=(8080,)), np.random.default_rng(0))
+    assert d.row == 1
+    state.reserve(1, port, "a")
+    d = place(state, _req(10, 10, tcp=(8080,)), np.random.default_rng(0))
+    assert d.row == -1 and d.reason == "RESOURCE:PORTS"
+    # UDP 8080 is a different port.
+    d = place(state, _req(10, 10, udp=(8080,)), np.random.default_rng(0))
+    assert d.row >= 0
+
+
+@pytest.mark.parametrize("port", RESERVED_PORTS)
+def test_reason_ports_agent_reserved(port):
+    assert port in (22, 2375, 2376, 51678, 51679)
+    state = make_state([(4096, 8000)] * 2)
+    d = place(state, _req(10, 10, tcp=(port,)), np.random.default_rng(0))
+    assert (d.row, d.reason) == (-1, "RESOURCE:PORTS")
+
+
+def test_reason_agent_when_disconnected():
+    state = make_state([(4096, 8000)] * 2)
+    state.set_connected(0, False)
+    state.set_connected(1, False)
+    d = place(state, _req(10, 10), np.random.default_rng(0))
+    assert (d.row, d.reason) == (-1, "AGENT")
+    state.set_connected(1, True)
+    assert place(state, _req(10, 10), np.random.default_rng(0)).row == 1
+
+
+def test_reason_eni_and_gpu():
+    state = make_state([(4096, 8000)], eni=1, gpus=1)
+    req = requirement(10, 10, eni=1)
+    assert place(state, PlacementRequest(req, "g"), np.random.default_rng(0)).row == 0
+    state.reserve(0, req, "g")
+    d = place(state, PlacementRequest(req, "g"), np.random.default_rng(0))
+    assert (d.row, d.reason) == (-1, "RESOURCE:ENI")
+    d = place(state, _req(10, 10, gpu=2), np.random.default_rng(0))
+    assert (d.row, d.reason) == (-1, "RESOURCE:GPU")
+
+
+def test_no_active_instances():
+    state = make_state([(4096, 8000)])
+    state.set_status(0, InstanceStatus.INACTIVE)
+    d = place(state, _req(1, 1), np.random.default_rng(0))
+    assert (d.row, d.reason) == (-1, NO_INSTANCES)
+    state.set_status(0, InstanceStatus.DRAINING)
+    d = place(state, _req(1, 1), np.random.default_rng(0))
+    assert d.row == -1 and d.reason is not None
+
+
+# -- custom strategies ---------------------------------------------------------------------------
+
+
+def test_registered_custom_strategy_is_used_by_name():
+    name = "test-fewest-tasks"
+    try:
+
+        @register_strategy(name)
+        def fewest(field, view):
+            return -view.running_tasks
+
+        assert name in known_strategies()
+        validate_strategy(name, None)
+        state = make_state([(10_000, 10_000)] * 3)
+        for row, k in ((0, 3), (1, 1), (2, 2)):
+            for _ in range(k):
+                state.reserve(row, requirement(1, 1), "other")
+        for s in range(10):
+            d = place(state, _req(1, 1, strategies=[StrategySpec(name)]), np.random.default_rng(s))
+            assert d.row == 1
+        with pytest.raises(ValueError, match="already registered"):
+            register_strategy(name)(fewest)
+    finally:
+        unregister_strategy(name)
+    assert name not in known_strategies()
+
+
+def test_registering_a_builtin_name_raises():
+    with pytest.raises(ValueError):
+        register_strategy("binpack")(lambda field, view: -view.remaining_cpu)
+    with pytest.raises(ValueError):
+        unregister_strategy("spread")
+
+
+def test_unknown_strategy_error_lists_known_ones():
+    with pytest.raises(ValueError) as info:
+        get_strategy("no-such-strategy")
+    message = str(info.value)
+    for known in ("binpack", "spread", "random"):
+        assert known in message
+    with pytest.raises(ValueError):
+        validate_strategy("binpack", "disk")
+    with pytest.raises(ValueError):
+        validate_strategy("spread", "attribute:")
+
+
+# -- never picks a filtered instance -----------------------------------------------------------
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    instances=st.lists(
+        st.tuples(
+            st.integers(0, 4096),
+            st.integers(0, 8192),
+            st.sampled_from(["ACTIVE", "ACTIVE", "DRAINING", "INACTIVE"]),
+            st.booleans(),
+            st.sampled_from(["web", "db", None]),
+            st.integers(0, 2),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=10,
+    ),
+    cpu=st.integers(0, 2048),
+    mem=st.integers(0, 4096),
+    port=st.sampled_from([None, 80, 22]),
+    eni=st.integers(0, 1),
+    distinct=st.booleans(),
+    member=st.sampled_from([None, "attribute:tier == web", "attribute:tier exists"]),
+    strategies=st.lists(
+        st.sampled_from(
+            [
+                BINPACK_MEM,
+                BINPACK_CPU,
+                SPREAD_AZ,
+                StrategySpec("spread", "host"),
+                StrategySpec("random"),
+            ]
+        ),
+        max_size=3,
+    ),
+    seed=st.integers(0, 999),
+)
+def test_placement_never_picks_a_filtered_instance(
+    instances, cpu, mem, port, eni, distinct, member, strategies, seed
+):
+    attrs = [{"tier": item[4]} if item[4] else {} for item in instances]
+    state = ClusterStateBuilder.build(instances, attrs)
+    constraints = []
+    if distinct:
+        constraints.append(ConstraintSpec("distinctInstance"))
+    if member:
+        constraints.append(ConstraintSpec("memberOf", parse_expression(member)))
+    tcp = (port,) if port else ()
+    req = _req(cpu, mem, tcp=tcp, eni=eni, strategies=strategies, constraints=constraints)
+    d = place(state, req, np.random.default_rng(seed))
+
+    def ok(row):
+        c, m, status, connected, tier, eni_slots, has_task = instances[row]
+        return (
+            status == "ACTIVE"
+            and connected
+            and c >= cpu
+            and m >= mem
+            and (port is None or (port != 22 and not has_task))
+            and eni_slots >= eni
+            and (not distinct or not has_task)
+            and (member is None or tier == "web" or (member.endswith("exists") and tier))
+        )
+
+    feasible = [r for r in range(len(instances)) if ok(r)]
+    if feasible:
+        assert d.row in feasible and d.reason is None
+    else:
+        assert d.row == -1 and d.reason is not None
+
+
+class ClusterStateBuilder:
+    """Build a state where ``has_task`` rows hold one group-g task using port 80 (0 cpu/mem)."""
+
+    @staticmethod
+    def build(instances, attrs):
+        state = make_state([(c, m) for c, m, *_ in instances], attributes=attrs, eni=0)
+        for row, (_, _, status, connected, _, eni_slots, has_task) in enumerate(instances):
+            state._int["registered_eni"][row] = state._int["remaining_eni"][row] = eni_slots
+            if has_task:
+                state.reserve(row, requirement(0, 0, tcp=(80,)), "g")
+            if status != "ACTIVE":
+                state.set_status(row, InstanceStatus[status])
+            if not connected:
+                state.set_connected(row, False)
+        return state

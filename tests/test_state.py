@@ -1,0 +1,175 @@
+"""ClusterState: reservations, growth, attribute codes, ports and group counts."""
+
+from __future__ import annotations
+
+import numpy as np
+from conftest import make_state, requirement
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ecssim.model.enums import InstanceStatus
+from ecssim.state import RESERVED_PORTS, ClusterState
+
+_ARRAYS = (
+    "remaining_cpu",
+    "remaining_memory",
+    "remaining_eni",
+    "remaining_gpu",
+    "running_tasks",
+    "static_ports",
+)
+
+
+def _snapshot(state: ClusterState, groups=("g", "h")) -> dict:
+    snap = {name: getattr(state, name).copy() for name in _ARRAYS}
+    for g in groups:
+        snap[f"group:{g}"] = state.group_counts(g).copy()
+    for port in (80, 443, 8080, 53):
+        for proto in ("tcp", "udp"):
+            snap[f"{proto}:{port}"] = state.port_free(proto, port).copy()
+    return snap
+
+
+def test_add_instance_sets_registered_equal_remaining_and_reserved_ports():
+    state = make_state([(2048, 7680), (4096, 15000)], gpus=1)
+    assert state.n == 2
+    np.testing.assert_array_equal(state.registered_cpu, [2048, 4096])
+    np.testing.assert_array_equal(state.remaining_memory, state.registered_memory)
+    np.testing.assert_array_equal(state.remaining_gpu, [1, 1])
+    np.testing.assert_array_equal(state.static_ports, [len(RESERVED_PORTS)] * 2)
+    for port in (22, 2375, 2376, 51678, 51679):
+        assert not state.port_free("tcp", port).any()
+    assert state.port_free("tcp", 80).all()
+    assert state.port_free("udp", 22).all()  # reserved ports are TCP
+    assert state.available().all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ops=st.lists(
+        st.tuples(
+            st.integers(0, 3),  # row
+            st.integers(0, 512),
+            st.integers(0, 1024),
+            st.sampled_from([(), (80,), (443, 8080)]),
+            st.sampled_from([(), (53,)]),
+            st.integers(0, 1),
+            st.sampled_from(["g", "h"]),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_reserve_release_round_trip_restores_arrays_exactly(ops):
+    state = make_state([(4096, 16384)] * 4, gpus=1, eni=3)
+    before = _snapshot(state)
+    done = []
+    used_ports: dict[int, set] = {}
+    for row, cpu, mem, tcp, udp, eni, group in ops:
+        ports = used_ports.setdefault(row, set())
+        if ports & set(tcp) or ports & {("u", p) for p in udp}:
+            continue
+        ports.update(tcp)
+        ports.update(("u", p) for p in udp)
+        req = requirement(cpu, mem, tcp=tcp, udp=udp, eni=eni)
+        state.reserve(row, req, group)
+        done.append((row, req, group))
+    # Something changed while reserved.
+    mid = _snapshot(state)
+    assert any(not np.array_equal(mid[k], before[k]) for k in before)
+    assert state.running_tasks.sum() == len(done)
+    for g in ("g", "h"):
+        assert state.group_counts(g).sum() == sum(1 for d in done if d[2] == g)
+    for row, req, group in reversed(done):
+        state.release(row, req, group)
+    after = _snapshot(state)
+    for key in before:
+        np.testing.assert_array_equal(after[key], before[key], err_msg=key)
+
+
+def test_reserve_updates_each_column():
+    state = make_state([(2048, 8000), (2048, 8000)], eni=2, gpus=2)
+    req = requirement(256, 512, tcp=(80,), udp=(53,), eni=1, gpu=1)
+    state.reserve(1, req, "service:web")
+    np.testing.assert_array_equal(state.remaining_cpu, [2048, 1792])
+    np.testing.assert_array_equal(state.remaining_memory, [8000, 7488])
+    np.testing.assert_array_equal(state.remaining_eni, [2, 1])
+    np.testing.assert_array_equal(state.remaining_gpu, [2, 1])
+    np.testing.assert_array_equal(state.running_tasks, [0, 1])
+    np.testing.assert_array_equal(state.static_ports, [5, 7])
+    np.testing.assert_array_equal(state.port_free("tcp", 80), [True, False])
+    np.testing.assert_array_equal(state.port_free("udp", 53), [True, False])
+    np.testing.assert_array_equal(state.port_free("tcp", 53), [True, True])
+    np.testing.assert_array_equal(state.group_counts("service:web"), [0, 1])
+    np.testing.assert_array_equal(state.group_counts("other"), [0, 0])
+    np.testing.assert_array_equal(state.numeric("runningTasksCount"), [0.0, 1.0])
+
+
+def test_growth_past_initial_capacity_keeps_data():
+    state = ClusterState("c", capacity=2)
+    req = requirement(100, 200, tcp=(80,))
+    for i in range(9):
+        state.add_instance(
+            f"arn/{i}",
+            f"i-{i}",
+            cpu=1000 + i,
+            memory_mib=2000 + i,
+            eni_slots=i % 3,
+            gpus=0,
+            attributes={"ecs.availability-zone": f"z{i % 2}", "custom": f"v{i}"},
+            registered_at=float(i),
+        )
+        if i == 0:
+            state.reserve(0, req, "g")
+        if i == 1:
+            state.set_status(1, InstanceStatus.DRAINING)
+            state.set_connected(1, False)
+    assert state.n == 9
+    np.testing.assert_array_equal(state.registered_cpu, 1000 + np.arange(9))
+    np.testing.assert_array_equal(state.registered_memory, 2000 + np.arange(9))
+    assert state.remaining_cpu[0] == 900 and state.remaining_memory[0] == 1800
+    np.testing.assert_array_equal(state.remaining_cpu[1:], 1000 + np.arange(1, 9))
+    np.testing.assert_array_equal(state.registered_eni, np.arange(9) % 3)
+    np.testing.assert_array_equal(state.registered_at, np.arange(9, dtype=float))
+    assert state.status[1] == int(InstanceStatus.DRAINING)
+    assert not state.connected[1] and state.connected[[0, 2, 3, 8]].all()
+    np.testing.assert_array_equal(state.port_free("tcp", 80), [False] + [True] * 8)
+    assert not state.port_free("tcp", 22).any()  # reserved ports on grown rows too
+    np.testing.assert_array_equal(state.group_counts("g"), [1] + [0] * 8)
+    codes, values = state.attribute("custom")
+    assert [values[c] for c in codes] == [f"v{i}" for i in range(9)]
+    codes, values = state.attribute("ecs.availability-zone")
+    assert [values[c] for c in codes] == [f"z{i % 2}" for i in range(9)]
+    state.release(0, req, "g")
+    assert state.remaining_cpu[0] == 1000 and state.port_free("tcp", 80).all()
+    np.testing.assert_array_equal(state.row_of["arn/7"], 7)
+
+
+def test_attribute_codes_are_shared_and_removable():
+    state = make_state([(1, 1)] * 4, zones=["a", "b", "a", "c"])
+    codes, values = state.attribute("ecs.availability-zone")
+    assert codes.dtype == np.int32
+    assert codes[0] == codes[2] != codes[1]
+    assert len(set(codes.tolist())) == 3 and len(values) == 3
+    assert [values[c] for c in codes] == ["a", "b", "a", "c"]
+    state.set_attribute(1, "ecs.availability-zone", None)
+    codes, _ = state.attribute("ecs.availability-zone")
+    assert codes[1] == -1
+    state.set_attribute(3, "ecs.availability-zone", "a")
+    codes, _ = state.attribute("ecs.availability-zone")
+    assert codes[3] == codes[0]
+    missing, values = state.attribute("nope")
+    assert (missing == -1).all() and len(missing) == 4 and not values
+    ids, names = state.attribute("ec2InstanceId")
+    assert [names[i] for i in ids] == state.ec2_instance_ids
+
+
+def test_available_requires_active_and_connected():
+    state = make_state([(1, 1)] * 3)
+    state.set_status(0, InstanceStatus.DRAINING)
+    state.set_connected(2, False)
+    np.testing.assert_array_equal(state.available(), [False, True, False])
+    v = state.version
+    state.set_connected(2, True)
+    assert state.version > v
+    np.testing.assert_array_equal(state.available(), [False, True, True])
