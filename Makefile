@@ -28,8 +28,8 @@ test: $(STAMP)
 	$(MAKE) pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check ecssim tests benchmarks
-	$(BIN)/ruff format --check ecssim tests benchmarks
+	$(BIN)/ruff check ecssim tests benchmarks tools
+	$(BIN)/ruff format --check ecssim tests benchmarks tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
