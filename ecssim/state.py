@@ -27,14 +27,19 @@ _ACTIVE = int(InstanceStatus.ACTIVE)
 
 
 class AttributeColumn:
-    """One attribute over all rows: an int32 code per row (-1: absent) and the distinct values."""
+    """One attribute over all rows: an int32 code per row (-1: absent) and the distinct values.
 
-    __slots__ = ("codes", "index", "values")
+    ``holders[code]`` counts the rows holding each value, so placement can skip values that no
+    instance has any more.
+    """
+
+    __slots__ = ("codes", "holders", "index", "values")
 
     def __init__(self, capacity: int) -> None:
         self.codes = np.full(capacity, -1, dtype=np.int32)
         self.values: list[str] = []
         self.index: dict[str, int] = {}
+        self.holders: list[int] = []
 
     def code(self, value: str) -> int:
         """Return the code of ``value``, adding it to the known values if new."""
@@ -43,6 +48,7 @@ class AttributeColumn:
             code = len(self.values)
             self.values.append(value)
             self.index[value] = code
+            self.holders.append(0)
         return code
 
     def grow(self, capacity: int) -> None:
@@ -80,7 +86,7 @@ class ClusterState:
         self.n = 0
         self._capacity = capacity
         self._int: dict[str, np.ndarray] = {
-            f: np.zeros(capacity, dtype=np.int64) for f in self._INT_FIELDS
+            f: np.zeros(capacity, dtype=np.int32) for f in self._INT_FIELDS
         }
         self._status = np.full(capacity, int(InstanceStatus.INACTIVE), dtype=np.int8)
         self._connected = np.zeros(capacity, dtype=bool)
@@ -88,6 +94,10 @@ class ClusterState:
         self._ports: dict[tuple[str, int], np.ndarray] = {}
         self._attributes: dict[str, AttributeColumn] = {}
         self._groups: dict[str, np.ndarray] = {}
+        # Per group and attribute: tasks of the group per attribute value (index code + 1;
+        # index 0 counts instances without the attribute), kept incrementally once asked for.
+        self._value_totals: dict[str, dict[str, np.ndarray]] = {}
+        self._available = np.zeros(capacity, dtype=bool)
         self.instance_arns: list[str] = []
         self.ec2_instance_ids: list[str] = []
         self.row_of: dict[str, int] = {}
@@ -160,19 +170,26 @@ class ClusterState:
         return self._registered_at[: self.n]
 
     def available(self) -> np.ndarray:
-        """Mask of instances that can receive placements: ACTIVE and agent connected."""
-        return (self.status == _ACTIVE) & self.connected
+        """Mask of instances that can receive placements: ACTIVE and agent connected.
+
+        Kept up to date on every status or connection change; do not write to it.
+        """
+        return self._available[: self.n]
+
+    def _refresh_available(self, row: int) -> None:
+        self._available[row] = self._status[row] == _ACTIVE and self._connected[row]
 
     # -- registration ------------------------------------------------------------------------
     def _grow(self) -> None:
         capacity = self._capacity * 2
         for name, array in self._int.items():
-            self._int[name] = np.concatenate([array, np.zeros(self._capacity, dtype=np.int64)])
+            self._int[name] = np.concatenate([array, np.zeros(self._capacity, dtype=np.int32)])
         self._status = np.concatenate(
             [self._status, np.full(self._capacity, int(InstanceStatus.INACTIVE), dtype=np.int8)]
         )
         self._connected = np.concatenate([self._connected, np.zeros(self._capacity, dtype=bool)])
         self._registered_at = np.concatenate([self._registered_at, np.zeros(self._capacity)])
+        self._available = np.concatenate([self._available, np.zeros(self._capacity, dtype=bool)])
         for key, used in self._ports.items():
             self._ports[key] = np.concatenate([used, np.zeros(self._capacity, dtype=bool)])
         for column in self._attributes.values():
@@ -208,6 +225,7 @@ class ClusterState:
             self._port_column("tcp", port)[row] = True
         self._status[row] = _ACTIVE
         self._connected[row] = True
+        self._available[row] = True
         self._registered_at[row] = registered_at
         for name, value in attributes.items():
             self.set_attribute(row, name, value)
@@ -220,11 +238,13 @@ class ClusterState:
     def set_status(self, row: int, status: InstanceStatus) -> None:
         """Set an instance's status (ACTIVE, DRAINING, INACTIVE ...)."""
         self._status[row] = int(status)
+        self._refresh_available(row)
         self.version += 1
 
     def set_connected(self, row: int, connected: bool) -> None:
         """Set ``agentConnected`` of an instance."""
         self._connected[row] = connected
+        self._refresh_available(row)
         self.version += 1
 
     def set_attribute(self, row: int, name: str, value: str | None) -> None:
@@ -232,7 +252,21 @@ class ClusterState:
         column = self._attributes.get(name)
         if column is None:
             column = self._attributes[name] = AttributeColumn(self._capacity)
-        column.codes[row] = -1 if value is None else column.code(value)
+        old = int(column.codes[row])
+        new = -1 if value is None else column.code(value)
+        column.codes[row] = new
+        if old >= 0:
+            column.holders[old] -= 1
+        if new >= 0:
+            column.holders[new] += 1
+        if old != new:
+            for group, by_attribute in self._value_totals.items():
+                totals = by_attribute.get(name)
+                tasks = int(self._groups[group][row]) if group in self._groups else 0
+                if totals is not None and tasks:
+                    totals = self._fit_totals(group, name, len(column.values))
+                    totals[old + 1] -= tasks
+                    totals[new + 1] += tasks
         self.version += 1
 
     # -- reservations -----------------------------------------------------------------------
@@ -266,6 +300,13 @@ class ClusterState:
         if counts is None:
             counts = self._groups[group] = np.zeros(self._capacity, dtype=np.int32)
         counts[row] += 1
+        by_attribute = self._value_totals.get(group)
+        if by_attribute:
+            for name, totals in by_attribute.items():
+                code = self._attributes[name].codes[row] + 1
+                if code >= len(totals):
+                    totals = self._fit_totals(group, name, code)
+                totals[code] += 1
 
     def release(self, row: int, requirement: Requirement, group: str) -> None:
         """Release what :meth:`reserve` reserved."""
@@ -281,6 +322,10 @@ class ClusterState:
             self._ports[("udp", port)][row] = False
         ints["static_ports"][row] -= len(requirement.ports_tcp) + len(requirement.ports_udp)
         self._groups[group][row] -= 1
+        by_attribute = self._value_totals.get(group)
+        if by_attribute:
+            for name, totals in by_attribute.items():
+                totals[self._attributes[name].codes[row] + 1] -= 1
 
     # -- the InstanceView protocol of the query language --------------------------------------
     def attribute(self, name: str) -> tuple[np.ndarray, Sequence[str]]:
@@ -301,6 +346,48 @@ class ClusterState:
         if subject == "agentConnected":
             return self.connected.astype(np.float64)
         raise KeyError(subject)
+
+    def _fit_totals(self, group: str, name: str, values: int) -> np.ndarray:
+        """Grow the totals array of (group, attribute) to hold ``values`` values (+ absent)."""
+        totals = self._value_totals[group][name]
+        if len(totals) < values + 1:
+            grown = np.zeros(max(values + 1, 2 * len(totals)), dtype=np.int64)
+            grown[: len(totals)] = totals
+            self._value_totals[group][name] = totals = grown
+        return totals
+
+    def attribute_holders(self, name: str) -> list[int]:
+        """Rows holding each value of attribute ``name``; index 0 counts rows without it.
+
+        Index ``code + 1`` as in :meth:`group_totals_by_value`.
+        """
+        column = self._attributes.get(name)
+        if column is None:
+            return [self.n]
+        return [self.n - sum(column.holders), *column.holders]
+
+    def group_totals_by_value(self, group: str, name: str) -> np.ndarray:
+        """Tasks of ``group`` per value of attribute ``name`` over the whole cluster.
+
+        Index ``code + 1`` holds the value with that code (see :meth:`attribute`); index 0 the
+        instances without the attribute. The array is kept up to date incrementally from the
+        first call on, so spread placement reads it instead of recounting every instance.
+        Callers must not write to it; it may be longer than the number of values.
+        """
+        by_attribute = self._value_totals.setdefault(group, {})
+        totals = by_attribute.get(name)
+        column = self._attributes.get(name)
+        values = len(column.values) if column is not None else 0
+        if totals is None:
+            counts = self.group_counts(group)
+            codes = column.codes[: self.n] if column is not None else np.full(self.n, -1)
+            totals = np.bincount(codes + 1, weights=counts, minlength=values + 1)
+            by_attribute[name] = totals = totals.astype(np.int64)
+            if column is None:
+                self._attributes[name] = AttributeColumn(self._capacity)
+        elif len(totals) < values + 1:
+            totals = self._fit_totals(group, name, values)
+        return totals
 
     def group_counts(self, group: str) -> np.ndarray:
         """Return the number of reserved tasks of ``group`` per instance."""

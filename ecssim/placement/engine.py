@@ -18,7 +18,7 @@ import numpy as np
 from ecssim.model.enums import InstanceStatus
 from ecssim.model.taskdef import Requirement
 from ecssim.placement.query import Expression
-from ecssim.placement.strategies import get_strategy
+from ecssim.placement.strategies import get_strategy, is_builtin
 from ecssim.state import MAX_RESERVED_PORTS, ClusterState
 
 #: Reasons in filter order; the reason for a failed placement is the closest instance's first.
@@ -146,40 +146,139 @@ class CandidateView:
         return totals[codes[self.rows] + 1]
 
 
-def _fit_masks(state: ClusterState, requirement: Requirement) -> list[np.ndarray]:
-    """One mask per resource filter, in REASONS order after AGENT."""
-    masks = [
-        state.remaining_cpu >= requirement.cpu,
-        state.remaining_memory >= requirement.memory_mib,
-    ]
+def _fit(state: ClusterState, requirement: Requirement) -> np.ndarray:
+    """Mask of available instances the requirement fits on (a new array)."""
+    ok = state.remaining_cpu >= requirement.cpu
+    ok &= state.remaining_memory >= requirement.memory_mib
+    ok &= state.available()
     static = requirement.ports_tcp + requirement.ports_udp
     if static:
-        ports = state.static_ports + len(static) <= MAX_RESERVED_PORTS
+        ok &= state.static_ports + len(static) <= MAX_RESERVED_PORTS
         for port in requirement.ports_tcp:
-            ports &= state.port_free("tcp", port)
+            ok &= state.port_free("tcp", port)
         for port in requirement.ports_udp:
-            ports &= state.port_free("udp", port)
-        masks.append(ports)
-    else:
-        masks.append(np.ones(state.n, dtype=bool))
-    masks.append(
-        state.remaining_eni >= requirement.eni if requirement.eni else np.ones(state.n, bool)
-    )
-    masks.append(
-        state.remaining_gpu >= requirement.gpu if requirement.gpu else np.ones(state.n, bool)
-    )
-    return masks
+            ok &= state.port_free("udp", port)
+    if requirement.eni:
+        ok &= state.remaining_eni >= requirement.eni
+    if requirement.gpu:
+        ok &= state.remaining_gpu >= requirement.gpu
+    return ok
 
 
-def _constraint_masks(state: ClusterState, request: PlacementRequest) -> list[np.ndarray]:
-    distinct = np.ones(state.n, dtype=bool)
-    member = np.ones(state.n, dtype=bool)
+def _stage_masks(state: ClusterState, request: PlacementRequest) -> list[np.ndarray]:
+    """One mask per filter in REASONS order (for explaining a failure; not on the hot path)."""
+    requirement = request.requirement
+    n = state.n
+    ports = state.static_ports + len(requirement.ports_tcp + requirement.ports_udp)
+    ports = ports <= MAX_RESERVED_PORTS
+    for port in requirement.ports_tcp:
+        ports &= state.port_free("tcp", port)
+    for port in requirement.ports_udp:
+        ports &= state.port_free("udp", port)
+    distinct = np.ones(n, dtype=bool)
+    member = np.ones(n, dtype=bool)
     for constraint in request.constraints:
         if constraint.type == "distinctInstance":
             distinct &= state.group_counts(request.group) == 0
         elif constraint.expression is not None:
             member &= constraint.expression.evaluate(state)
-    return [distinct, member]
+    return [
+        state.connected.copy(),
+        state.remaining_cpu >= requirement.cpu,
+        state.remaining_memory >= requirement.memory_mib,
+        ports,
+        state.remaining_eni >= requirement.eni,
+        state.remaining_gpu >= requirement.gpu,
+        distinct,
+        member,
+    ]
+
+
+def _constrain(state: ClusterState, request: PlacementRequest, ok: np.ndarray) -> None:
+    for constraint in request.constraints:
+        if constraint.type == "distinctInstance":
+            ok &= state.group_counts(request.group) == 0
+        elif constraint.expression is not None:
+            ok &= constraint.expression.evaluate(state)
+
+
+def _spread_by_value(
+    state: ClusterState, group: str, name: str, ok: np.ndarray | None, rows: np.ndarray | None
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Keep the candidates in the attribute values holding the fewest tasks of ``group``.
+
+    Works on a mask (``ok``) or on candidate rows; returns the narrowed one of the two.
+    """
+    codes, values = state.attribute(name)
+    totals = state.group_totals_by_value(group, name)[: len(values) + 1].tolist()
+    holders = state.attribute_holders(name)
+    # Values some instance holds (index 0: attribute absent), grouped by their task count in
+    # ascending order; the first group that holds a candidate wins.
+    held = [i for i, count in enumerate(holders) if count]
+    levels: dict[int, list[int]] = {}
+    for index in held:
+        levels.setdefault(totals[index], []).append(index)
+    candidate_codes = codes[rows] if rows is not None else codes
+    for level in sorted(levels):
+        tied = levels[level]
+        if len(tied) == len(held):
+            return ok, rows  # every value is tied: nothing to narrow
+        keep = candidate_codes == tied[0] - 1
+        for index in tied[1:]:
+            keep |= candidate_codes == index - 1
+        if rows is not None:
+            if keep.any():
+                return None, rows[keep]
+        else:
+            assert ok is not None
+            keep &= ok
+            if np.count_nonzero(keep):
+                return keep, None
+    raise AssertionError("a candidate has no attribute value")  # pragma: no cover
+
+
+def _lowest(rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The rows whose ``values`` (over all instances) are the lowest among ``rows``."""
+    picked = values[rows]
+    return rows[picked == picked.min()]
+
+
+def _narrow(
+    strategy: StrategySpec,
+    state: ClusterState,
+    group: str,
+    ok: np.ndarray | None,
+    rows: np.ndarray | None,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Apply one strategy; candidates are a mask (``ok``) or rows, exactly one of them set.
+
+    Built-in strategies make the same choices as scoring the candidates with their functions
+    in ``strategies`` (the generic path user strategies take), but avoid gathering every
+    candidate: spread over an attribute narrows the mask with per-value totals the state keeps
+    incrementally; binpack and spread over instances work on the rows that are left.
+    """
+    kind, field = strategy.type, strategy.field
+    if kind == "spread" and field not in ("instanceId", "host") and is_builtin(kind):
+        assert field is not None
+        return _spread_by_value(state, group, field.removeprefix("attribute:"), ok, rows)
+    if rows is None:
+        assert ok is not None
+        rows = np.flatnonzero(ok)
+    if len(rows) == 1:
+        return None, rows
+    if not is_builtin(kind):
+        view = CandidateView(state, rows, group, rng)
+        scores = np.asarray(get_strategy(kind)(field, view), dtype=np.float64)
+        return None, rows[scores >= scores.max()]
+    if kind == "binpack":
+        return None, _lowest(
+            rows, state.remaining_cpu if field == "cpu" else state.remaining_memory
+        )
+    if kind == "spread":
+        return None, _lowest(rows, state.group_counts(group))
+    chosen = int(np.argmax(rng.random(len(rows))))  # random
+    return None, rows[chosen : chosen + 1]
 
 
 def place(
@@ -194,41 +293,51 @@ def place(
     The caller reserves the resources on the chosen row (``state.reserve``) before the next
     decision, so a RunTask with ``count`` > 1 places its tasks one after another.
     """
+    if state.n == 0:
+        return Decision(-1, NO_INSTANCES, -1)
+    ok: np.ndarray | None = _fit(state, request.requirement)
+    assert ok is not None
+    fitted = 0
+    if request.constraints:
+        if explain:
+            fitted = np.count_nonzero(ok)
+        _constrain(state, request, ok)
+    left = np.count_nonzero(ok)
+    if not left:
+        return _failure(state, request, explain)
+    counts: tuple[int, ...] = ()
+    if explain:
+        fitted = fitted if request.constraints else left
+        counts = (int(np.count_nonzero(state.available())), int(fitted), int(left))
+    rows: np.ndarray | None = None
+    for strategy in request.strategies:
+        ok, rows = _narrow(strategy, state, request.group, ok, rows, rng)
+        if explain:
+            counts += (len(rows) if rows is not None else int(np.count_nonzero(ok)),)
+    if rows is None:
+        assert ok is not None
+        rows = np.flatnonzero(ok)
+    row = int(rows[0]) if len(rows) == 1 else int(rows[rng.integers(len(rows))])
+    return Decision(row, None, -1, counts)
+
+
+def _failure(state: ClusterState, request: PlacementRequest, explain: bool) -> Decision:
     active = state.status == _ACTIVE
     if not active.any():
         return Decision(-1, NO_INSTANCES, -1)
-    masks = [state.connected, *_fit_masks(state, request.requirement)]
-    masks += _constraint_masks(state, request)
-    ok = active.copy()
+    masks = _stage_masks(state, request)
+    # Stage = number of consecutive filters passed; the closest instance passed the most.
+    stage = np.zeros(state.n, dtype=np.int64)
+    passed = active.copy()
     for mask in masks:
-        ok &= mask
-    rows = np.flatnonzero(ok)
+        passed &= mask
+        stage += passed
+    stage[~active] = -1
+    closest = int(np.argmax(stage))
     counts: tuple[int, ...] = ()
     if explain:
         fit = active & masks[0]
         for mask in masks[1:6]:
-            fit = fit & mask
-        counts = (int((active & masks[0]).sum()), int(fit.sum()), len(rows))
-    if len(rows) == 0:
-        # Stage = number of consecutive filters passed; the closest instance passed the most.
-        stage = np.zeros(state.n, dtype=np.int64)
-        passed = active.copy()
-        for mask in masks:
-            passed &= mask
-            stage += passed
-        stage[~active] = -1
-        closest = int(np.argmax(stage))
-        return Decision(-1, REASONS[int(stage[closest])], closest, counts)
-    view = CandidateView(state, rows, request.group, rng)
-    for strategy in request.strategies:
-        if len(rows) == 1:
-            if explain:
-                counts += (1,)
-            continue
-        scores = np.asarray(get_strategy(strategy.type)(strategy.field, view), dtype=np.float64)
-        rows = rows[scores >= scores.max()]
-        view.rows = rows
-        if explain:
-            counts += (len(rows),)
-    row = int(rows[0]) if len(rows) == 1 else int(rows[rng.integers(len(rows))])
-    return Decision(row, None, -1, counts)
+            fit &= mask
+        counts = (int((active & masks[0]).sum()), int(fit.sum()), 0)
+    return Decision(-1, REASONS[int(stage[closest])], closest, counts)

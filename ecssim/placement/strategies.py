@@ -111,6 +111,11 @@ def known_strategies() -> list[str]:
     return list(BUILT_IN) + sorted(set(_REGISTRY) - set(BUILT_IN))
 
 
+def is_builtin(name: str) -> bool:
+    """Whether ``name`` is one of ECS's own strategies (which the engine runs on masks)."""
+    return name in BUILT_IN
+
+
 def get_strategy(name: str) -> Strategy:
     """Return the strategy function registered under ``name``.
 
