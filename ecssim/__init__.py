@@ -2,12 +2,13 @@
 
 >>> import ecssim
 >>> sorted(ecssim.__all__)[:3]
-['Result', 'Simulation', 'load_scenario']
+['InputError', 'Result', 'ScenarioError']
 """
 
 from __future__ import annotations
 
 from ecssim.errors import InputError, ScenarioError, TaskDefinitionError
+from ecssim.experiment import Sweep, run_many
 from ecssim.placement.strategies import register_strategy
 from ecssim.result import Result
 from ecssim.scenario.loader import load_scenario
@@ -18,8 +19,10 @@ __all__ = [
     "Result",
     "ScenarioError",
     "Simulation",
+    "Sweep",
     "TaskDefinitionError",
     "load_scenario",
     "register_strategy",
     "run",
+    "run_many",
 ]

@@ -13,15 +13,19 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ecssim.errors import EcssimError, InputError, Problem
 
+if TYPE_CHECKING:
+    from ecssim.experiment import Sweep
+
 EXIT_OK = 0
 EXIT_RUN_ERROR = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 def _ensure_backend() -> None:
@@ -149,11 +153,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
         def progress(t: float) -> None:
             bar.update(max(0, round(min(t, duration)) - bar.n))
 
+    # Built here rather than through ecssim.run so that Ctrl-C keeps what was recorded: the
+    # partial result is printed and saved, then the command exits 130.
+    sim = ecssim.Simulation.from_scenario(scenario, seed=args.seed)
+    interrupted = False
     try:
-        result = ecssim.run(scenario, seed=args.seed, until=until, progress=progress)
+        sim.run(until=duration, progress=progress)
+    except KeyboardInterrupt:
+        interrupted = True
+        sim.error = KeyboardInterrupt(f"interrupted (SIGINT) at t={sim.now:g} s")
+    except Exception:  # kept in sim.error; reported below with what was recorded
+        pass
     finally:
         if bar is not None:
             bar.close()
+    result = sim.result()
 
     meta = result.meta
     print(
@@ -174,7 +188,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     error = meta.get("error")
     if error:
         print(f"error: the run stopped at t={result.end:g} s: {error}", file=sys.stderr)
-        return EXIT_RUN_ERROR
+        return EXIT_INTERRUPTED if interrupted else EXIT_RUN_ERROR
     return EXIT_OK
 
 
@@ -185,6 +199,211 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     description = f" — {scenario.description}" if scenario.description else ""
     print(f"ok: {scenario.name}{description}")
     return EXIT_OK
+
+
+def _split_values(text: str) -> list[str]:
+    """Split ``a,b,c`` at commas outside brackets, braces and quotes (YAML flow values)."""
+    parts: list[str] = []
+    depth, quote, start = 0, "", 0
+    for i, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def parse_vary(items: Sequence[str]) -> dict[str, list[Any]]:
+    """Parse ``--vary PATH=a,b,c`` options into ``{path: [values]}`` (values as YAML scalars).
+
+    Raises:
+        InputError: One problem per malformed option, repeated path or unparsable value.
+    """
+    import yaml
+
+    problems: list[Problem] = []
+    vary: dict[str, list[Any]] = {}
+    for item in items:
+        path, equals, raw = item.partition("=")
+        path = path.strip()
+        if not equals or not path:
+            problems.append(Problem("--vary", f"expected PATH=VALUE,VALUE,..., got {item!r}"))
+            continue
+        if path in vary:
+            problems.append(Problem(f"--vary {path}", "given twice; list every value in one"))
+            continue
+        values: list[Any] = []
+        for text in _split_values(raw):
+            if not text.strip():
+                problems.append(Problem(f"--vary {path}", f"empty value in {raw!r}"))
+                break
+            try:
+                values.append(yaml.safe_load(text))
+            except yaml.YAMLError as err:
+                reason = " ".join(str(getattr(err, "problem", None) or err).split())
+                problems.append(Problem(f"--vary {path}", f"invalid value {text!r}: {reason}"))
+                break
+        else:
+            vary[path] = values
+    if problems:
+        raise InputError(problems)
+    return vary
+
+
+#: Figures ``ecssim sweep`` prints, by scope, with their column titles.
+_SWEEP_HEADLINES = {
+    "service": (
+        ("availability", "availability"),
+        ("recovery_time_p95_s", "recovery p95"),
+        ("placement_failures", "placement failures"),
+    ),
+    "cluster": (("cost_usd", "cost"), ("runtask_placement_failures", "RunTask failures")),
+}
+
+
+def _headline_columns(sweep: Sweep) -> list[tuple[str, str]]:
+    """``(column, title)`` of the headline figures: per service, then per cluster."""
+    from ecssim.experiment import split_figure_column
+
+    rank = {(s, n): i for s in _SWEEP_HEADLINES for i, (n, _) in enumerate(_SWEEP_HEADLINES[s])}
+    found: list[tuple[tuple[bool, str, str, int], str, str]] = []
+    for column in sweep.figures:
+        scope, cluster, service, figure = split_figure_column(column)
+        titles = dict(_SWEEP_HEADLINES.get(scope, ()))
+        if figure not in titles:
+            continue
+        if figure == "runtask_placement_failures" and not (
+            sweep.table[column].fillna(0).any()
+            or f"cluster/{cluster}/standalone_tasks_started" in sweep.figures
+        ):
+            continue  # no standalone tasks: a column of zeros says nothing
+        label = cluster if service is None else f"{cluster}/{service}"
+        key = (scope == "cluster", cluster, service or "", rank[(scope, figure)])
+        found.append((key, column, f"{label} {titles[figure]}"))
+    return [(column, title) for _, column, title in sorted(found)]
+
+
+def _format_interval(figure: str, mean: float, half: float, n: int, runs: int) -> str:
+    """``mean ± half-width`` in the unit :func:`_format_value` picks for the mean."""
+    if math.isnan(mean):
+        return "—"
+    text = _format_value(figure, mean)
+    if not math.isnan(half):
+        scale, unit = 1.0, ""
+        if "availability" in figure or "reservation" in figure or "utilization" in figure:
+            scale, unit = 100.0, " %"
+        elif figure.endswith("_s"):
+            scale, unit = (
+                (1 / 3600, " h") if mean >= 3600 else (1 / 60, " min") if mean >= 120 else (1, " s")
+            )
+        decimals = 2 if unit in (" %", " h") or figure.endswith("_usd") else 1
+        if not unit and not figure.endswith("_usd"):
+            decimals = 1 if half < 100 else 0
+        prefix = "$" if figure.endswith("_usd") else ""
+        text += f" ± {prefix}{half * scale:,.{decimals}f}{unit}"
+    if n != runs:
+        text += f" (n={n})"
+    return text
+
+
+def format_sweep(sweep: Sweep, level: float = 0.95) -> str:
+    """Render the headline figures of a sweep: one row per variant, mean ± CI half-width.
+
+    Args:
+        sweep: An :class:`ecssim.Sweep`.
+        level: Confidence level of the intervals.
+
+    Returns:
+        The text to print (no trailing newline).
+    """
+    columns = _headline_columns(sweep)
+    ci = sweep.ci(level, figures=[c for c, _ in columns])
+    header = [*(list(sweep.factors) or ["variant"]), "runs", *(title for _, title in columns)]
+    rows = []
+    for v, variant in enumerate(sweep.variants):
+        mine = sweep.table[sweep.table["variant"] == v]
+        runs = int(mine["error"].isna().sum())
+        cells: list[object] = [str(value) for value in variant.values()] or ["(base)"]
+        cells.append(runs)
+        for column, _ in columns:
+            row = ci[(ci["variant"] == v) & (ci["figure"] == column)].iloc[0]
+            figure = column.rsplit("/", 1)[-1]
+            cells.append(
+                _format_interval(
+                    figure, float(row["mean"]), float(row["half_width"]), int(row["n"]), runs
+                )
+            )
+        rows.append(cells)
+    text = f"mean ± half-width of the {100 * level:g} % confidence interval (Student t)"
+    text += "\n\n" + _table(header, rows)
+    if any("(n=" in str(cell) for row in rows for cell in row):
+        text += "\n\n(n=k): the figure is defined in k runs only (e.g. no disruption, no recovery)"
+    return text
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    import ecssim
+    from ecssim.experiment import parse_seeds
+
+    problems: list[Problem] = []
+    try:
+        seeds = parse_seeds(args.seeds)
+    except ValueError as err:
+        problems.append(Problem("--seeds", str(err)))
+    try:
+        vary = parse_vary(args.vary or ())
+    except InputError as err:
+        problems.extend(err.problems)
+    if args.workers is not None and args.workers < 1:
+        problems.append(Problem("--workers", f"expected an integer >= 1, got {args.workers}"))
+    if args.until is not None:
+        from ecssim.units import parse_duration
+
+        try:
+            parse_duration(args.until)
+        except ValueError as err:
+            problems.append(Problem("--until", str(err)))
+    if problems:
+        raise InputError(problems)
+    sweep = ecssim.run_many(
+        args.scenario,
+        seeds=seeds,
+        vary=vary,
+        until=args.until,
+        workers=args.workers or 1,
+        engine="dask" if args.dask else "processes",
+        client=args.dask,
+        progress=None if not args.quiet else False,
+    )
+    meta = sweep.meta
+    failed = sweep.errors
+    engine = (
+        f"dask at {args.dask}"
+        if args.dask
+        else f"{meta['workers']} worker{'s' if meta['workers'] != 1 else ''}"
+    )
+    print(
+        f"{meta['name']}: {len(sweep.variants)} variant{'s' if len(sweep.variants) != 1 else ''}"
+        f" x {len(sweep.seeds)} seed{'s' if len(sweep.seeds) != 1 else ''} = "
+        f"{len(sweep.table)} runs in {meta['wall_s']:.2f} s wall ({engine}), {len(failed)} failed"
+    )
+    print()
+    print(format_sweep(sweep, args.level))
+    if args.out:
+        out = sweep.save(args.out)
+        print()
+        print(f"saved to {out}")
+    for row in failed.itertuples(index=False):
+        print(f"error: variant {row.variant}, seed {row.seed}: {row.error}", file=sys.stderr)
+    return EXIT_RUN_ERROR if len(failed) else EXIT_OK
 
 
 def _fits(requirement: Any, instance: Any) -> dict[str, float]:
@@ -343,6 +562,30 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     run.set_defaults(func=_cmd_run)
 
+    swp = sub.add_parser(
+        "sweep", help="run variants x seeds; print means with confidence intervals"
+    )
+    swp.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
+    swp.add_argument(
+        "--seeds", required=True, metavar="SEEDS", help="root seeds: 1-20, 1,2,5 or 1-5,9"
+    )
+    swp.add_argument(
+        "--vary",
+        action="append",
+        metavar="PATH=A,B,...",
+        help="a factor: values (YAML) of one scenario path; repeatable, full factorial",
+    )
+    where = swp.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N", help="local processes (default 1)")
+    where.add_argument("--dask", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
+    swp.add_argument("--until", metavar="D", help="simulated end time of every run")
+    swp.add_argument(
+        "--level", type=float, default=0.95, metavar="L", help="confidence level (default 0.95)"
+    )
+    swp.add_argument("--out", metavar="DIR", help="save table.parquet, sweep.json, ci.csv")
+    swp.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    swp.set_defaults(func=_cmd_sweep)
+
     val = sub.add_parser("validate", help="check a scenario file; list every problem")
     val.add_argument("scenario", metavar="SCENARIO")
     val.set_defaults(func=_cmd_validate)
@@ -402,7 +645,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     return code
 
 

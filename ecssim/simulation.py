@@ -224,6 +224,9 @@ class Simulation:
             "events": self._events,
             "parameters": _parameters_dict(self.parameters),
             "error": None if self.error is None else f"{type(self.error).__name__}: {self.error}",
+            # The run stopped early (an exception or an interrupt): the frames hold what was
+            # recorded until then.
+            "partial": self.error is not None,
         }
         if self.scenario is not None:
             meta["scenario"] = dict(self.scenario.document)

@@ -861,6 +861,41 @@ def _check_dependencies(containers: tuple[ContainerDefinition, ...]) -> None:
                     "essential container",
                     where,
                 )
+    _check_dependency_cycles(containers)
+
+
+def _check_dependency_cycles(containers: tuple[ContainerDefinition, ...]) -> None:
+    """Reject a ``dependsOn`` cycle: no container in it could ever start.
+
+    [inf] The agent refuses such a task (AG ``dependencygraph.ValidDependencies``); the
+    wording of the registration error is ours.
+    """
+    index = {c.name: i for i, c in enumerate(containers)}
+    state = [0] * len(containers)  # 0 unvisited, 1 on the current path, 2 done
+
+    def visit(i: int, path: list[int]) -> list[int] | None:
+        state[i] = 1
+        path.append(i)
+        for dependency in containers[i].depends_on:
+            j = index[dependency.container_name]
+            if state[j] == 1:
+                return [*path[path.index(j) :], j]
+            if state[j] == 0:
+                found = visit(j, path)
+                if found is not None:
+                    return found
+        path.pop()
+        state[i] = 2
+        return None
+
+    for start in range(len(containers)):
+        if state[start] == 0:
+            cycle = visit(start, [])
+            if cycle is not None:
+                names = " -> ".join(f"'{containers[i].name}'" for i in cycle)
+                raise _RejectedError(
+                    f"Circular container dependency: {names}", f"containerDefinitions[{cycle[0]}]"
+                )
 
 
 def _gpus(raw: list[Mapping[str, Any]], where: str, name: str) -> int:

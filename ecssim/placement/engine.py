@@ -295,25 +295,29 @@ def place(
     """
     if state.n == 0:
         return Decision(-1, NO_INSTANCES, -1)
-    ok: np.ndarray | None = _fit(state, request.requirement)
-    assert ok is not None
+    mask = _fit(state, request.requirement)
     fitted = 0
     if request.constraints:
         if explain:
-            fitted = np.count_nonzero(ok)
-        _constrain(state, request, ok)
-    left = np.count_nonzero(ok)
+            fitted = int(np.count_nonzero(mask))
+        _constrain(state, request, mask)
+    left = int(np.count_nonzero(mask))
     if not left:
         return _failure(state, request, explain)
     counts: tuple[int, ...] = ()
     if explain:
         fitted = fitted if request.constraints else left
-        counts = (int(np.count_nonzero(state.available())), int(fitted), int(left))
+        counts = (int(np.count_nonzero(state.available())), fitted, left)
+    ok: np.ndarray | None = mask
     rows: np.ndarray | None = None
     for strategy in request.strategies:
         ok, rows = _narrow(strategy, state, request.group, ok, rows, rng)
         if explain:
-            counts += (len(rows) if rows is not None else int(np.count_nonzero(ok)),)
+            counts += (
+                len(rows)
+                if rows is not None
+                else int(np.count_nonzero(mask if ok is None else ok)),
+            )
     if rows is None:
         assert ok is not None
         rows = np.flatnonzero(ok)

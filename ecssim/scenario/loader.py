@@ -346,14 +346,17 @@ def load_scenario(
     source: str | os.PathLike[str] | Mapping[str, Any],
     *,
     overrides: Sequence[str] | Mapping[str, Any] = (),
+    base_dir: str | os.PathLike[str] | None = None,
 ) -> Scenario:
     """Load and validate a scenario.
 
     Args:
-        source: Path of a YAML file, or a dict of the same shape (file references in it are
-            relative to the working directory).
+        source: Path of a YAML file, or a dict of the same shape.
         overrides: ``["services[web].desiredCount=9", ...]`` (each value parsed as YAML) or
             ``{"services[web].desiredCount": 9}``, applied in order before validation.
+        base_dir: Folder that relative file references (task definition files, empirical
+            distributions) are resolved against. Default: the file's folder for a path, the
+            working directory for a dict.
 
     Returns:
         The validated scenario.
@@ -368,15 +371,17 @@ def load_scenario(
     """
     if isinstance(source, Mapping):
         doc: dict[str, Any] = copy.deepcopy(dict(source))
-        base_dir, default_name, label = Path.cwd(), "scenario", None
+        folder, default_name, label = Path.cwd(), "scenario", None
     else:
         path = Path(source)
         label = os.fspath(source)
         doc = dict(_read_document(path, label))
-        base_dir, default_name = path.parent, path.stem
+        folder, default_name = path.parent, path.stem
+    if base_dir is not None:
+        folder = Path(base_dir)
     problems: list[Problem] = []
     doc, notes = _apply_overrides(doc, overrides, problems)
-    validator = _Validator(base_dir=base_dir, default_name=default_name, source=label)
+    validator = _Validator(base_dir=folder, default_name=default_name, source=label)
     scenario = validator.run(doc)
     problems.extend(_annotate(p, notes) for p in _document_order(doc, validator.problems))
     if problems or scenario is None:
