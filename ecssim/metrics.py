@@ -1,8 +1,9 @@
 """The recorder: append-only channels of tuples, built into tidy DataFrames once, at the end.
 
 The schemas below are the single source of the result columns (SPEC section 6,
-``docs/results-reference.md``). The hot path is one ``list.append`` of a tuple per record; a
-channel that is switched off is ``None`` and costs one attribute test.
+``docs/results-reference.md``). The hot path is one ``list.append`` of a plain tuple per record,
+in the schema's field order; a channel that is switched off is ``None`` and costs one attribute
+test.
 """
 
 from __future__ import annotations
@@ -184,12 +185,14 @@ class Recorder:
     __slots__ = ("events", "failures", "instances", "placements", "series", "tasks")
 
     def __init__(self, *, explain: bool = False) -> None:
-        self.tasks: list[TaskRow] = []
-        self.failures: list[FailureRow] = []
-        self.instances: list[InstanceRow] = []
-        self.events: list[EventRow] = []
-        self.series: list[SeriesRow] = []
-        self.placements: list[PlacementRow] | None = [] if explain else None
+        # Rows are plain tuples in their schema's field order (a NamedTuple call costs more
+        # than the append on the hot path); the schemas name the columns when frames are built.
+        self.tasks: list[tuple[Any, ...]] = []
+        self.failures: list[tuple[Any, ...]] = []
+        self.instances: list[tuple[Any, ...]] = []
+        self.events: list[tuple[Any, ...]] = []
+        self.series: list[tuple[Any, ...]] = []
+        self.placements: list[tuple[Any, ...]] | None = [] if explain else None
 
     def frames(self, extra: dict[str, list[Any]] | None = None) -> dict[str, pd.DataFrame]:
         """Build every frame (``placements`` only when recorded).

@@ -23,7 +23,7 @@ import simpy
 from ecssim.agent import Agent
 from ecssim.control.records import ClusterRecord, InstanceRecord, ServiceRecord, Task
 from ecssim.errors import EcssimError
-from ecssim.metrics import EventRow, FailureRow, InstanceRow, PlacementRow, Recorder, SeriesRow
+from ecssim.metrics import EventRow, FailureRow, InstanceRow, PlacementRow, Recorder
 from ecssim.metrics import TaskRow as _TaskRow
 from ecssim.model.catalogue import InstanceType
 from ecssim.model.enums import DesiredStatus, InstanceStatus, StopCode, TaskStatus
@@ -42,6 +42,8 @@ from ecssim.rng import Streams
 
 #: Default placement of a service with no strategy: fewest of its tasks in the AZ, then on the
 #: instance (ECS-SEMANTICS section 2).
+_RUNNING = TaskStatus.RUNNING
+
 SERVICE_DEFAULT_STRATEGY = (
     StrategySpec("spread", "attribute:ecs.availability-zone"),
     StrategySpec("spread", "instanceId"),
@@ -107,7 +109,6 @@ class ControlPlane:
         self._task_seq = 0
         self._instance_seq = 0
         self._stopped: deque[tuple[float, ClusterRecord, str]] = deque()
-        self._cluster_levels: dict[str, dict[str, float]] = {}
 
     # -- helpers ------------------------------------------------------------------------------
     @property
@@ -115,10 +116,15 @@ class ControlPlane:
         """The simulated time."""
         return float(self.env.now)
 
-    def _level(self, metric: str, cluster: str, delta: float) -> None:
-        levels = self._cluster_levels[cluster]
-        value = levels[metric] = levels[metric] + delta
-        self.recorder.series.append(SeriesRow(self.env.now, metric, cluster, None, None, value))
+    def _registered(self, cluster: ClusterRecord, instance: InstanceRecord, sign: int) -> None:
+        cluster.cpu_registered += sign * instance.registered_cpu
+        cluster.memory_registered += sign * instance.registered_memory
+        cluster.instances_active += sign
+        now, name = self.env.now, cluster.name
+        append = self.recorder.series.append
+        append((now, "cpu_registered", name, None, None, cluster.cpu_registered))
+        append((now, "memory_registered", name, None, None, cluster.memory_registered))
+        append((now, "instances_active", name, None, None, cluster.instances_active))
 
     def event(
         self,
@@ -152,18 +158,6 @@ class ControlPlane:
         cluster = self.clusters.get(name)
         if cluster is None:
             cluster = self.clusters[name] = ClusterRecord(name, settings)
-            self._cluster_levels[name] = dict.fromkeys(
-                (
-                    "cpu_registered",
-                    "memory_registered",
-                    "cpu_reserved",
-                    "memory_reserved",
-                    "instances_active",
-                    "tasks_running",
-                    "tasks_pending",
-                ),
-                0.0,
-            )
         return cluster
 
     def cluster(self, name: str | None) -> ClusterRecord:
@@ -266,9 +260,7 @@ class ControlPlane:
         )
         cluster.instances.append(instance)
         name = cluster.name
-        self._level("cpu_registered", name, instance.registered_cpu)
-        self._level("memory_registered", name, instance.registered_memory)
-        self._level("instances_active", name, 1)
+        self._registered(cluster, instance, 1)
         self.event(
             "instance_registered",
             f"Container instance {instance.id} registered ({itype.name}, {instance.zone}).",
@@ -306,9 +298,7 @@ class ControlPlane:
         state.set_status(instance.row, InstanceStatus.INACTIVE)
         instance.status = InstanceStatus.INACTIVE
         name = cluster.name
-        self._level("cpu_registered", name, -instance.registered_cpu)
-        self._level("memory_registered", name, -instance.registered_memory)
-        self._level("instances_active", name, -1)
+        self._registered(cluster, instance, -1)
         self.event(
             "instance_lost",
             f"Container instance {instance.id} agentConnected=false; instance INACTIVE.",
@@ -363,42 +353,41 @@ class ControlPlane:
     def _assign(self, task: Task, row: int) -> None:
         cluster = task.cluster
         instance = cluster.instances[row]
-        cluster.state.reserve(row, task.requirement, task.group)
+        need = task.requirement
+        cluster.state.reserve(row, need, task.group)
         task.reserved = True
         task.container_instance = instance
         instance.tasks[task.id] = task
-        name = cluster.name
-        need = task.requirement
-        self._level("cpu_reserved", name, need.cpu)
-        self._level("memory_reserved", name, need.memory_mib)
-        self._level("tasks_pending", name, 1)
-        state = cluster.state
-        series = self.recorder.series
-        now = self.env.now
-        series.append(
-            SeriesRow(
-                now,
-                "cpu_reserved",
-                name,
-                None,
-                instance.arn,
-                float(state.registered_cpu[row] - state.remaining_cpu[row]),
-            )
-        )
-        series.append(
-            SeriesRow(
-                now,
-                "memory_reserved",
-                name,
-                None,
-                instance.arn,
-                float(state.registered_memory[row] - state.remaining_memory[row]),
-            )
-        )
-        if task.service is not None:
-            self._service_levels(task.service)
+        self._reservation_changed(cluster, instance, need.cpu, need.memory_mib, pending=1)
+        service = task.service
+        if service is not None:
+            service.pending += 1
+            self._service_levels(service)
         assert instance.agent is not None
         instance.agent.submit(task)
+
+    def _reservation_changed(
+        self,
+        cluster: ClusterRecord,
+        instance: InstanceRecord,
+        cpu: int,
+        memory: int,
+        *,
+        pending: int = 0,
+    ) -> None:
+        cluster.cpu_reserved += cpu
+        cluster.memory_reserved += memory
+        instance.reserved_cpu += cpu
+        instance.reserved_memory += memory
+        now, name, arn = self.env.now, cluster.name, instance.arn
+        append = self.recorder.series.append
+        append((now, "cpu_reserved", name, None, None, cluster.cpu_reserved))
+        append((now, "memory_reserved", name, None, None, cluster.memory_reserved))
+        if pending:
+            cluster.tasks_pending += pending
+            append((now, "tasks_pending", name, None, None, cluster.tasks_pending))
+        append((now, "cpu_reserved", name, None, arn, instance.reserved_cpu))
+        append((now, "memory_reserved", name, None, arn, instance.reserved_memory))
 
     def _release(self, task: Task) -> None:
         if not task.reserved:
@@ -406,36 +395,9 @@ class ControlPlane:
         task.reserved = False
         instance = task.container_instance
         assert instance is not None
-        cluster = task.cluster
-        state = cluster.state
-        row = instance.row
-        state.release(row, task.requirement, task.group)
-        name = cluster.name
         need = task.requirement
-        self._level("cpu_reserved", name, -need.cpu)
-        self._level("memory_reserved", name, -need.memory_mib)
-        series = self.recorder.series
-        now = self.env.now
-        series.append(
-            SeriesRow(
-                now,
-                "cpu_reserved",
-                name,
-                None,
-                instance.arn,
-                float(state.registered_cpu[row] - state.remaining_cpu[row]),
-            )
-        )
-        series.append(
-            SeriesRow(
-                now,
-                "memory_reserved",
-                name,
-                None,
-                instance.arn,
-                float(state.registered_memory[row] - state.remaining_memory[row]),
-            )
-        )
+        task.cluster.state.release(instance.row, need, task.group)
+        self._reservation_changed(task.cluster, instance, -need.cpu, -need.memory_mib)
 
     def _place(
         self,
@@ -597,18 +559,29 @@ class ControlPlane:
         """Record a task's new ``lastStatus``."""
         old = task.last_status
         task.last_status = status
-        name = task.cluster.name
-        if status == TaskStatus.RUNNING:
-            self._level("tasks_pending", name, -1)
-            self._level("tasks_running", name, 1)
-        elif old == TaskStatus.RUNNING:
-            self._level("tasks_running", name, -1)
-        elif old < TaskStatus.RUNNING <= status:
-            self._level("tasks_pending", name, -1)
-        service = task.service
-        if service is not None and (status == TaskStatus.RUNNING or old == TaskStatus.RUNNING):
-            self._service_levels(service)
-            self.wake(service)
+        if old != _RUNNING and status != _RUNNING and (old < _RUNNING) == (status < _RUNNING):
+            return  # still starting, or still on its way out: no level changes
+        cluster = task.cluster
+        now, name = self.env.now, cluster.name
+        append = self.recorder.series.append
+        if old < _RUNNING:
+            cluster.tasks_pending -= 1
+            append((now, "tasks_pending", name, None, None, cluster.tasks_pending))
+        elif old == _RUNNING:
+            cluster.tasks_running -= 1
+            append((now, "tasks_running", name, None, None, cluster.tasks_running))
+            if task.service is not None:
+                self._service_levels(task.service)
+                self.wake(task.service)
+        if status == _RUNNING:
+            cluster.tasks_running += 1
+            append((now, "tasks_running", name, None, None, cluster.tasks_running))
+            service = task.service
+            if service is not None and task.desired_status == DesiredStatus.RUNNING:
+                service.pending -= 1
+                service.running += 1
+                self._service_levels(service)
+                self.wake(service)
 
     def _to_desired_stopped(self, task: Task, code: StopCode, reason: str) -> None:
         if task.desired_status == DesiredStatus.STOPPED:
@@ -619,6 +592,10 @@ class ControlPlane:
         self._release(task)
         service = task.service
         if service is not None and service.tasks.pop(task.id, None) is not None:
+            if task.last_status == _RUNNING:
+                service.running -= 1
+            else:
+                service.pending -= 1
             self._service_levels(service)
             self.wake(service)
 
@@ -774,13 +751,12 @@ class ControlPlane:
         self.wake(service)
 
     def _service_levels(self, service: ServiceRecord) -> None:
-        running, pending = service.counts()
         now = self.env.now
         name, cluster = service.name, service.cluster.name
-        series = self.recorder.series
-        series.append(SeriesRow(now, "desired_count", cluster, name, None, service.desired_count))
-        series.append(SeriesRow(now, "running_count", cluster, name, None, running))
-        series.append(SeriesRow(now, "pending_count", cluster, name, None, pending))
+        append = self.recorder.series.append
+        append((now, "desired_count", cluster, name, None, service.desired_count))
+        append((now, "running_count", cluster, name, None, service.running))
+        append((now, "pending_count", cluster, name, None, service.pending))
 
     def wake(self, service: ServiceRecord) -> None:
         """Reconcile ``service`` once, at the current time, after the current step."""

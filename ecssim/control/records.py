@@ -131,6 +131,8 @@ class InstanceRecord:
         "registered_at",
         "registered_cpu",
         "registered_memory",
+        "reserved_cpu",
+        "reserved_memory",
         "row",
         "status",
         "stopped_at",
@@ -161,6 +163,8 @@ class InstanceRecord:
         self.market = market
         self.registered_cpu = cpu
         self.registered_memory = memory_mib
+        self.reserved_cpu = 0  # the control plane's reservation, mirrored from ClusterState
+        self.reserved_memory = 0
         self.eni_slots = instance_type.awsvpc_slots
         self.gpus = instance_type.gpus
         self.attributes = attributes
@@ -194,8 +198,10 @@ class ServiceRecord:
         "failed_tasks",
         "group",
         "name",
+        "pending",
         "request",
         "retry_at",
+        "running",
         "status",
         "steady",
         "strategies",
@@ -230,6 +236,8 @@ class ServiceRecord:
         self.group = f"service:{name}"
         self.status = "ACTIVE"
         self.tasks: dict[str, Task] = {}  # tasks with desiredStatus RUNNING
+        self.running = 0  # of those, lastStatus RUNNING
+        self.pending = 0  # of those, not yet RUNNING
         self.events: deque[dict[str, Any]] = deque(maxlen=100)
         self.steady = False
         self.retry_at = NAN  # when a throttled placement retry is due
@@ -238,17 +246,39 @@ class ServiceRecord:
 
     def counts(self) -> tuple[int, int]:
         """Return ``(running, pending)`` among tasks the scheduler keeps (desired RUNNING)."""
-        running = sum(1 for t in self.tasks.values() if t.last_status == TaskStatus.RUNNING)
-        return running, len(self.tasks) - running
+        return self.running, self.pending
 
 
 class ClusterRecord:
     """One ECS cluster: its columnar instance state, instances, services and tasks."""
 
-    __slots__ = ("arn", "instances", "name", "services", "settings", "state", "tasks")
+    __slots__ = (
+        "arn",
+        "cpu_registered",
+        "cpu_reserved",
+        "instances",
+        "instances_active",
+        "memory_registered",
+        "memory_reserved",
+        "name",
+        "services",
+        "settings",
+        "state",
+        "tasks",
+        "tasks_pending",
+        "tasks_running",
+    )
 
     def __init__(self, name: str, settings: dict[str, Any] | None = None) -> None:
         self.name = name
+        # Cluster-level series, as running levels (each change is appended to the series).
+        self.cpu_registered = 0
+        self.memory_registered = 0
+        self.cpu_reserved = 0
+        self.memory_reserved = 0
+        self.instances_active = 0
+        self.tasks_running = 0
+        self.tasks_pending = 0
         self.arn = arn("cluster", name)
         self.state = ClusterState(name)
         self.instances: list[InstanceRecord] = []  # by row
