@@ -170,15 +170,35 @@ def summarize(frames: dict[str, pd.DataFrame], end: float, start: float = 0.0) -
         add(("service", cluster, service, "tasks_failed", float(_failed_mask(mine).sum())))
         add(("service", cluster, service, "tasks_replaced", float(_count_replaced(mine))))
         waits = (mine["started_at"] - mine["created_at"]).dropna().to_numpy(float)
-        add(
-            (
-                "service",
-                cluster,
-                service,
-                "time_to_running_p50_s",
-                float(np.percentile(waits, 50)) if len(waits) else math.nan,
-            )
-        )
+        for q in (50, 95, 99):
+            value = float(np.percentile(waits, q)) if len(waits) else math.nan
+            add(("service", cluster, service, f"time_to_running_p{q}_s", value))
+        for resource in ("cpu", "memory"):
+            used = service_series[
+                (service_series["cluster"] == cluster)
+                & (service_series["service"] == service)
+                & (service_series["metric"] == f"{resource}_utilization")
+            ]
+            if len(used):
+                values = used["value"].to_numpy(float)  # one datapoint per metrics interval
+                add(
+                    (
+                        "service",
+                        cluster,
+                        service,
+                        f"{resource}_utilization_mean",
+                        float(values.mean()),
+                    )
+                )
+                add(
+                    (
+                        "service",
+                        cluster,
+                        service,
+                        f"{resource}_utilization_peak",
+                        float(values.max()),
+                    )
+                )
         mine_failures = failures[
             (failures["cluster"] == cluster) & (failures["service"] == service)
         ]
@@ -204,6 +224,12 @@ def summarize(frames: dict[str, pd.DataFrame], end: float, start: float = 0.0) -
             mean, peak = step_mean_and_peak(ratio_t, ratio_v, start, end)
             add(("cluster", cluster, None, f"{resource}_reservation_mean", mean))
             add(("cluster", cluster, None, f"{resource}_reservation_peak", peak))
+            used = level[level["metric"] == f"{resource}_used"]
+            if len(used):
+                ratio_t, ratio_v = _ratio_steps(used, registered)
+                mean, peak = step_mean_and_peak(ratio_t, ratio_v, start, end)
+                add(("cluster", cluster, None, f"{resource}_utilization_mean", mean))
+                add(("cluster", cluster, None, f"{resource}_utilization_peak", peak))
         mine = instances[instances["cluster"] == cluster]
         launched = mine["launched_at"].to_numpy(float)
         stopped = np.where(mine["stopped_at"].isna(), end, mine["stopped_at"].to_numpy(float))

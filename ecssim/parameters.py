@@ -38,6 +38,9 @@ class SimParameters:
         steady_state_check: How long a service must stay at desiredCount with nothing pending
             before ECS logs "has reached a steady state". [inf] 30 s.
         deregistered_visible: How long STOPPED tasks stay describable (BC Task: >= 1 h).
+        metrics_interval: How often modelled CPU/memory usage is sampled into the ``cpu_used``
+            / ``memory_used`` series; ECS publishes service metrics every 60 s (DG
+            cloudwatch-metrics). 60 s.
     """
 
     instance_boot: Distribution = field(default_factory=lambda: Uniform(60.0, 180.0))
@@ -52,6 +55,7 @@ class SimParameters:
     service_retry_interval: float = 60.0
     steady_state_check: float = 30.0
     deregistered_visible: float = 3600.0
+    metrics_interval: float = 60.0
 
     @classmethod
     def names(cls) -> list[str]:

@@ -30,6 +30,7 @@ from ecssim.rng import Streams
 from ecssim.scenario.loader import load_scenario
 from ecssim.scenario.schema import InstanceFailure, InstanceGroup, Scenario, TaskBehavior, Workload
 from ecssim.units import parse_duration
+from ecssim.usage import RandomWalk, parse_usage
 
 DEFAULT_ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
 
@@ -72,6 +73,9 @@ class Simulation:
         )
         self.ecs = ECSClient(self.control)
         self.scenario: Scenario | None = None
+        self._sampler: simpy.Process | None = None
+        self._horizon = math.inf  # end time of the current run()
+        self._start_usage_sampler()
         self.error: BaseException | None = None
         self._wall = 0.0
         self._events = 0
@@ -95,16 +99,89 @@ class Simulation:
 
     # -- imperative API ------------------------------------------------------------------------
     def set_behavior(
-        self, family: str, *, runtime: object = "forever", crash_mtbf: object = None
+        self,
+        family: str,
+        *,
+        runtime: object = "forever",
+        crash_mtbf: object = None,
+        cpu_usage: object = None,
+        memory_usage: object = None,
     ) -> None:
-        """Say how tasks of ``family`` behave once RUNNING (run time, crash MTBF).
+        """Say how tasks of ``family`` behave once RUNNING (run time, crashes, usage).
 
         Values are written as in scenarios: ``"forever"``, ``"20m"``,
-        ``{"exponential": {"mean": "1h"}}``...
+        ``{"exponential": {"mean": "1h"}}``, ``{"diurnal": {"mean": 0.4, "amplitude": 0.2}}``...
         """
         run: Distribution = parse_distribution(runtime, allow_forever=True)
         crash = None if crash_mtbf is None else parse_mtbf(crash_mtbf)
-        self.behaviors[family] = TaskBehavior(run, crash)
+        cpu = None if cpu_usage is None else parse_usage(cpu_usage)
+        memory = None if memory_usage is None else parse_usage(memory_usage)
+        self.behaviors[family] = TaskBehavior(run, crash, cpu, memory)
+        self.control.refresh_usage_families()
+        self._start_usage_sampler()
+
+    def _start_usage_sampler(self) -> None:
+        alive = self._sampler is not None and self._sampler.is_alive
+        if not alive and self.control.usage_families:
+            self._sampler = self.env.process(self._sample_usage())
+
+    def _sample_usage(self) -> Generator[simpy.Event, Any, None]:
+        """Every ``metrics_interval``: modelled usage into ``cpu_used``/``memory_used`` series.
+
+        One process for the whole run, started only when some family models usage. It ends at
+        the end time of the current :meth:`run` (or, with no end time, when nothing else is
+        scheduled) and is started again by the next :meth:`run`.
+        """
+        env, control = self.env, self.control
+        append = self.recorder.series.append
+        walks: dict[tuple[str, str], Any] = {}
+        while True:
+            t = env.now
+            levels: dict[str, tuple[float, float]] = {}
+            for family in sorted(control.usage_families):
+                behaviour = self.behaviors[family]
+                rng = self.streams.get(f"usage:{family}")
+                pair = []
+                for kind, model in (
+                    ("cpu", behaviour.cpu_usage),
+                    ("memory", behaviour.memory_usage),
+                ):
+                    if model is None:
+                        pair.append(0.0)
+                        continue
+                    if isinstance(model, RandomWalk):
+                        model = walks.setdefault((family, kind), model.fresh())
+                    pair.append(model.level(t, rng))
+                levels[family] = (pair[0], pair[1])
+            for name in control.clusters:
+                cpu = memory = 0.0
+                for (cluster, family), (reserved_cpu, reserved_memory) in sorted(
+                    control.running_reserved.items()
+                ):
+                    if cluster == name and family in levels:
+                        cpu += levels[family][0] * reserved_cpu
+                        memory += levels[family][1] * reserved_memory
+                append((t, "cpu_used", name, None, None, cpu))
+                append((t, "memory_used", name, None, None, memory))
+                for service in control.clusters[name].services.values():
+                    family = service.task_definition.family
+                    if family not in levels or service.status == "INACTIVE":
+                        continue
+                    cpu_level, memory_level = levels[family]
+                    used_cpu = cpu_level * service.running_cpu
+                    used_memory = memory_level * service.running_memory
+                    append((t, "cpu_used", name, service.name, None, used_cpu))
+                    append((t, "memory_used", name, service.name, None, used_memory))
+                    # ECS's service CPUUtilization / MemoryUtilization: used / reserved by the
+                    # service's running tasks (no datapoint while none runs).
+                    if service.running_cpu:
+                        append((t, "cpu_utilization", name, service.name, None, cpu_level))
+                    if service.running_memory:
+                        append((t, "memory_utilization", name, service.name, None, memory_level))
+            interval = self.parameters.metrics_interval
+            if t + interval > self._horizon or (self._horizon == math.inf and not env._queue):
+                return
+            yield env.timeout(interval)
 
     def launch_instances(
         self,
@@ -187,6 +264,8 @@ class Simulation:
             raise ValueError(f"until={until!r} is before the current time {self.env.now:g} s")
         started = time.perf_counter()
         env = self.env
+        self._horizon = end
+        self._start_usage_sampler()
         if end == env.now:
             while env.peek() == env.now:  # finish what is due now, like a zero-length run
                 env.step()

@@ -109,6 +109,11 @@ class ControlPlane:
         self._task_seq = 0
         self._instance_seq = 0
         self._stopped: deque[tuple[float, ClusterRecord, str]] = deque()
+        #: Families whose usage is modelled; for them the reservations of RUNNING tasks are
+        #: kept per (cluster, family) and per service, for the usage sampler.
+        self.usage_families: frozenset[str] = frozenset()
+        self.running_reserved: dict[tuple[str, str], list[int]] = {}
+        self.refresh_usage_families()
 
     # -- helpers ------------------------------------------------------------------------------
     @property
@@ -151,6 +156,14 @@ class ControlPlane:
         )
         if service is not None:
             service.events.appendleft({"createdAt": now, "message": message})
+
+    def refresh_usage_families(self) -> None:
+        """Recompute which families model usage (after behaviours change)."""
+        self.usage_families = frozenset(
+            family
+            for family, behaviour in self.behaviours.items()
+            if getattr(behaviour, "cpu_usage", None) or getattr(behaviour, "memory_usage", None)
+        )
 
     # -- clusters and task definitions ---------------------------------------------------------
     def create_cluster(self, name: str, settings: dict[str, Any] | None = None) -> ClusterRecord:
@@ -564,6 +577,11 @@ class ControlPlane:
         cluster = task.cluster
         now, name = self.env.now, cluster.name
         append = self.recorder.series.append
+        if self.usage_families and task.task_definition.family in self.usage_families:
+            if status == _RUNNING:
+                self._running_reserved(task, 1)
+            elif old == _RUNNING:
+                self._running_reserved(task, -1)
         if old < _RUNNING:
             cluster.tasks_pending -= 1
             append((now, "tasks_pending", name, None, None, cluster.tasks_pending))
@@ -582,6 +600,17 @@ class ControlPlane:
                 service.running += 1
                 self._service_levels(service)
                 self.wake(service)
+
+    def _running_reserved(self, task: Task, sign: int) -> None:
+        need = task.requirement
+        key = (task.cluster.name, task.task_definition.family)
+        totals = self.running_reserved.setdefault(key, [0, 0])
+        totals[0] += sign * need.cpu
+        totals[1] += sign * need.memory_mib
+        service = task.service
+        if service is not None:
+            service.running_cpu += sign * need.cpu
+            service.running_memory += sign * need.memory_mib
 
     def _to_desired_stopped(self, task: Task, code: StopCode, reason: str) -> None:
         if task.desired_status == DesiredStatus.STOPPED:

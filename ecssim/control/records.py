@@ -202,6 +202,8 @@ class ServiceRecord:
         "request",
         "retry_at",
         "running",
+        "running_cpu",
+        "running_memory",
         "status",
         "steady",
         "strategies",
@@ -238,6 +240,8 @@ class ServiceRecord:
         self.tasks: dict[str, Task] = {}  # tasks with desiredStatus RUNNING
         self.running = 0  # of those, lastStatus RUNNING
         self.pending = 0  # of those, not yet RUNNING
+        self.running_cpu = 0  # reserved by its RUNNING tasks (kept when usage is modelled)
+        self.running_memory = 0
         self.events: deque[dict[str, Any]] = deque(maxlen=100)
         self.steady = False
         self.retry_at = NAN  # when a throttled placement retry is due

@@ -54,6 +54,7 @@ from ecssim.scenario.schema import (
     Workload,
 )
 from ecssim.units import format_duration, parse_duration, parse_rate
+from ecssim.usage import UsageModel, parse_usage
 
 __all__ = ["SUPPORTED_VERSION", "load_scenario", "validate_file"]
 
@@ -89,7 +90,7 @@ INSTANCE_KEYS = (
     "at",
 )
 MARKETS = ("on-demand", "spot")
-TASK_BEHAVIOR_KEYS = ("runtime", "crash")
+TASK_BEHAVIOR_KEYS = ("runtime", "crash", "cpu_usage", "memory_usage")
 CRASH_KEYS = ("mtbf",)
 WORKLOAD_KEYS = (
     "cluster",
@@ -1124,9 +1125,23 @@ class _Validator:
             crash_mtbf = self.distribution(crash["mtbf"], f"{path}.crash.mtbf", mtbf=True)
             if crash_mtbf is None:
                 return None
+        usage: dict[str, UsageModel | None] = {}
+        for key in ("cpu_usage", "memory_usage"):
+            usage[key] = None
+            if obj.get(key) is not None:
+                try:
+                    usage[key] = parse_usage(obj[key])
+                except ValueError as err:
+                    self.add(f"{path}.{key}", str(err))
+                    return None
         if runtime is None:
             return None
-        return TaskBehavior(runtime=runtime, crash_mtbf=crash_mtbf)
+        return TaskBehavior(
+            runtime=runtime,
+            crash_mtbf=crash_mtbf,
+            cpu_usage=usage["cpu_usage"],
+            memory_usage=usage["memory_usage"],
+        )
 
     # -- workloads ----------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -107,6 +108,9 @@ def join_key(prefix: str, key: object) -> str:
         'instances[0].attributes["team.name"]'
     """
     text = str(key)
+    if not text.isprintable() or '"' in text:
+        # Escaped, so that a key holding a newline or a quote keeps the problem on one line.
+        return f"{prefix}[{json.dumps(text)}]"
     if not _PLAIN_KEY.match(text):
         return f'{prefix}["{text}"]'
     return f"{prefix}.{text}" if prefix else text

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from ecssim.distributions import Distribution, Forever
 from ecssim.parameters import SimParameters
+from ecssim.usage import UsageModel
 
 if TYPE_CHECKING:
     from ecssim.model.taskdef import TaskDefinition
@@ -89,10 +90,15 @@ class TaskBehavior:
             (``Forever()`` for a long-running service task).
         crash_mtbf: Time between crashes of a running task (the essential container exits with
             an error), or ``None`` for tasks that never crash.
+        cpu_usage: CPU used as a fraction of the reservation over time (``ecssim.usage``), or
+            ``None`` when usage is not modelled.
+        memory_usage: Memory used as a fraction of the reservation over time, or ``None``.
     """
 
     runtime: Distribution = field(default_factory=Forever)
     crash_mtbf: Distribution | None = None
+    cpu_usage: UsageModel | None = None
+    memory_usage: UsageModel | None = None
 
 
 @dataclass(frozen=True, slots=True)
