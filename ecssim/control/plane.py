@@ -23,7 +23,7 @@ import simpy
 from ecssim.agent import Agent
 from ecssim.control.records import ClusterRecord, InstanceRecord, ServiceRecord, Task
 from ecssim.errors import EcssimError
-from ecssim.metrics import EventRow, FailureRow, InstanceRow, PlacementRow, Recorder
+from ecssim.metrics import COMPACT_ROWS, EventRow, FailureRow, InstanceRow, PlacementRow, Recorder
 from ecssim.metrics import TaskRow as _TaskRow
 from ecssim.model.catalogue import InstanceType
 from ecssim.model.enums import DesiredStatus, InstanceStatus, StopCode, TaskStatus
@@ -648,7 +648,10 @@ class ControlPlane:
         instance = task.container_instance
         if instance is not None:
             instance.tasks.pop(task.id, None)
-        self.recorder.tasks.append(self._task_row(task))
+        recorder = self.recorder
+        recorder.tasks.append(self._task_row(task))
+        if len(recorder.series) >= COMPACT_ROWS:
+            recorder.compact()
         cluster = task.cluster
         self._stopped.append((self.now, cluster, task.id))
         horizon = self.now - self.params.deregistered_visible
