@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
+from simpy.core import NORMAL
 
 from ecssim.model.enums import TaskStatus
 from ecssim.parameters import SimParameters
@@ -33,6 +34,34 @@ if TYPE_CHECKING:
 
 #: Stopped reason of a task whose essential container exits.
 ESSENTIAL_EXITED = "Essential container in task exited"
+
+
+class _Step(simpy.Event):
+    """A scheduled lifecycle step: a bare triggered event whose only callback takes the step.
+
+    Cheaper than a ``Timeout`` plus a closure; stale when the task's token has moved on (the
+    step was cancelled) or the agent is gone.
+    """
+
+    __slots__ = ("agent", "step", "task", "token")
+
+    def __init__(
+        self, env: simpy.Environment, agent: Agent, step: Callable[[Task], None], task: Task
+    ) -> None:
+        self.env = env
+        self.callbacks: list[Callable[[simpy.Event], None]] = [_Step._fire]
+        self._value = None
+        self._ok = True
+        self.agent = agent
+        self.step = step
+        self.task = task
+        self.token = task.token
+
+    @staticmethod
+    def _fire(event: simpy.Event) -> None:
+        assert isinstance(event, _Step)
+        if event.task.token == event.token and event.agent.alive:
+            event.step(event.task)
 
 
 class Agent:
@@ -103,13 +132,9 @@ class Agent:
 
     # -- timers --------------------------------------------------------------------------------
     def _after(self, delay: float, step: Callable[[Task], None], task: Task) -> None:
-        token = task.token
-
-        def fire(_event: simpy.Event) -> None:
-            if task.token == token and self.alive:
-                step(task)
-
-        self.env.timeout(delay).callbacks.append(fire)
+        """Call ``step(task)`` after ``delay`` unless the task's token changed meanwhile."""
+        timer = _Step(self.env, self, step, task)
+        self.env.schedule(timer, NORMAL, delay)
 
     # -- task lifecycle ----------------------------------------------------------------------
     def submit(self, task: Task) -> None:

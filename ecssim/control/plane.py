@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import simpy
 
 from ecssim.agent import Agent
@@ -113,6 +114,11 @@ class ControlPlane:
         #: kept per (cluster, family) and per service, for the usage sampler.
         self.usage_families: frozenset[str] = frozenset()
         self.running_reserved: dict[tuple[str, str], list[int]] = {}
+        # Caches keyed by object identity: task definitions and their parsed constraints live
+        # for the whole run (the registry keeps them), so ids are never reused meanwhile.
+        self._td_constraints: dict[int, tuple[ConstraintSpec, ...]] = {}
+        self._requests: dict[tuple[Any, ...], PlacementRequest] = {}
+        self._origin_streams: dict[str, tuple[np.random.Generator, np.random.Generator]] = {}
         self.refresh_usage_families()
 
     # -- helpers ------------------------------------------------------------------------------
@@ -328,14 +334,32 @@ class ControlPlane:
             self.task_stopped(task)
 
     # -- task creation and placement ----------------------------------------------------------
+    def _definition_constraints(self, definition: TaskDefinition) -> tuple[ConstraintSpec, ...]:
+        """The task definition's own constraints, parsed once per definition."""
+        parsed = self._td_constraints.get(id(definition))
+        if parsed is None:
+            parsed = constraints_from(
+                {"type": c.type, "expression": c.expression}
+                for c in definition.placement_constraints
+            )
+            self._td_constraints[id(definition)] = parsed
+        return parsed
+
     def _draw(self, origin: str, family: str) -> tuple[float, float]:
         behaviour = self.behaviours.get(family)
         if behaviour is None:
             return math.inf, math.inf
-        runtime = behaviour.runtime.sample(self.streams.get(f"{origin}:runtime"))
+        streams = self._origin_streams.get(origin)
+        if streams is None:
+            get = self.streams.get
+            streams = self._origin_streams[origin] = (
+                get(f"{origin}:runtime"),
+                get(f"{origin}:crash"),
+            )
+        runtime = behaviour.runtime.sample(streams[0])
         crash = math.inf
         if behaviour.crash_mtbf is not None:
-            crash = behaviour.crash_mtbf.sample(self.streams.get(f"{origin}:crash"))
+            crash = behaviour.crash_mtbf.sample(streams[1])
         return runtime, crash
 
     def _new_task(
@@ -495,15 +519,15 @@ class ControlPlane:
         """
         cluster = self.cluster(cluster_name)
         group = group or f"family:{definition.family}"
-        all_constraints = constraints + constraints_from(
-            {"type": c.type, "expression": c.expression} for c in definition.placement_constraints
-        )
-        request = PlacementRequest(
-            definition.requirement,
-            group,
-            strategies or RUNTASK_DEFAULT_STRATEGY,
-            all_constraints,
-        )
+        key = (id(definition), group, strategies, constraints)
+        request = self._requests.get(key)
+        if request is None:
+            request = self._requests[key] = PlacementRequest(
+                definition.requirement,
+                group,
+                strategies or RUNTASK_DEFAULT_STRATEGY,
+                constraints + self._definition_constraints(definition),
+            )
         draws = [self._draw(origin, definition.family) for _ in range(count)]
         tasks: list[Task] = []
         failures: list[dict[str, str]] = []
@@ -720,9 +744,7 @@ class ControlPlane:
             raise ControlPlaneError(
                 "InvalidParameterException", "Creation of service was not idempotent."
             )
-        td_constraints = constraints_from(
-            {"type": c.type, "expression": c.expression} for c in definition.placement_constraints
-        )
+        td_constraints = self._definition_constraints(definition)
         service = ServiceRecord(
             name,
             cluster,
