@@ -161,6 +161,90 @@ def figure_p4(
     return rows
 
 
+P9_RUNS = 8
+P9_RUN_S = 1.5  # wall seconds one run of the P9 scenario is sized to take
+
+
+def p9_scenario(duration_h: float) -> dict:
+    """A busy cluster: Poisson RunTask jobs on [spread AZ, binpack memory] beside a crashing
+    service. Its cost grows with ``duration_h`` (steady state), so P9 sizes it to the machine."""
+    return {
+        "version": 1,
+        "name": "p9-sweep",
+        "duration": duration_h * 3600.0,
+        "clusters": [{"clusterName": "bench"}],
+        "instances": [{"cluster": "bench", "instance_type": "m5.xlarge", "count": 60}],
+        "task_definitions": [
+            {
+                "family": "job",
+                "containerDefinitions": [
+                    {"name": "job", "image": "job:1", "cpu": 512, "memory": 1024}
+                ],
+            },
+            {
+                "family": "web",
+                "containerDefinitions": [
+                    {"name": "web", "image": "web:1", "cpu": 256, "memory": 512}
+                ],
+            },
+        ],
+        "services": [
+            {"cluster": "bench", "serviceName": "web", "taskDefinition": "web", "desiredCount": 40}
+        ],
+        "task_behavior": {
+            "job": {"runtime": {"exponential": {"mean": "20m"}}},
+            "web": {"runtime": "forever", "crash": {"mtbf": {"exponential": {"mean": "2h"}}}},
+        },
+        "workloads": [
+            {
+                "cluster": "bench",
+                "taskDefinition": "job",
+                "arrivals": {"poisson": {"rate": "1200/h"}},
+                "placementStrategy": [
+                    {"type": "spread", "field": "attribute:ecs.availability-zone"},
+                    {"type": "binpack", "field": "memory"},
+                ],
+            }
+        ],
+    }
+
+
+def figure_p9(reps: int, runs: int = P9_RUNS, run_s: float = P9_RUN_S) -> list[Row]:
+    """P9: sweep throughput with ``workers=2`` over ``workers=1`` (target >= 1.7 on 2 cores).
+
+    The scenario is sized so that one run (load, simulate, summarise) takes about ``run_s``
+    on this machine: a one-hour probe gives the cost per simulated hour. Both sweeps run the
+    same ``runs`` seeds, side by side. ``workers=1`` runs in-process; ``workers=2`` starts a
+    process pool each time. The pool's forkserver (which imports ecssim once per session) is
+    started by a warm-up sweep first, as it would be by a user's earlier sweep.
+    """
+    import ecssim
+
+    ecssim.run(p9_scenario(0.25))  # warm-up: imports, caches
+    started = time.perf_counter()
+    ecssim.run(p9_scenario(1.0))
+    per_hour = time.perf_counter() - started
+    hours = min(max(run_s / per_hour, 0.25), 48.0)
+    doc = p9_scenario(hours)
+    seeds = range(1, runs + 1)
+
+    def sweep(workers: int) -> dict:
+        result = ecssim.run_many(doc, seeds=seeds, workers=workers, progress=False)
+        failed = int(result.table["error"].notna().sum())
+        if failed:
+            raise RuntimeError(f"P9: {failed} runs failed: {result.table['error'].dropna()[0]}")
+        return {"runs": len(result.table), "run_s": float(result.runs["wall_s"].mean())}
+
+    ecssim.run_many(doc, seeds=range(2), until=60.0, workers=2, progress=False)  # warm-up
+    r = measure_ratio(lambda: sweep(1), lambda: sweep(2), reps)
+    return [
+        Row.judged(
+            f"P9 sweep throughput ratio ({runs} runs, 2 workers / 1)", r.a_s / r.b_s, ">=", 1.7
+        ),
+        Row(f"ref: P9 wall s per run ({hours:.2g} simulated h)", r.a_result["run_s"]),
+    ]
+
+
 # --- output ------------------------------------------------------------------------------------
 
 
@@ -241,6 +325,7 @@ def run_figures(mode: str, reps: int, ecssim_runner: EcssimRunner = ECSSIM_RUNNE
     if missing:
         print("note: ecssim runner not wired yet; only reference-program figures measured.\n")
     rows.append(figure_p5())
+    rows += figure_p9(reps)
     return rows
 
 

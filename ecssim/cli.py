@@ -295,7 +295,13 @@ def _format_interval(figure: str, mean: float, half: float, n: int, runs: int) -
     """``mean ± half-width`` in the unit :func:`_format_value` picks for the mean."""
     if math.isnan(mean):
         return "—"
-    text = _format_value(figure, mean)
+    plain = not (
+        "availability" in figure
+        or "reservation" in figure
+        or "utilization" in figure
+        or figure.endswith(("_s", "_usd", "_hours"))
+    )
+    text = f"{mean:,.1f}" if plain and not math.isnan(half) else _format_value(figure, mean)
     if not math.isnan(half):
         scale, unit = 1.0, ""
         if "availability" in figure or "reservation" in figure or "utilization" in figure:
@@ -364,6 +370,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         problems.extend(err.problems)
     if args.workers is not None and args.workers < 1:
         problems.append(Problem("--workers", f"expected an integer >= 1, got {args.workers}"))
+    if args.dask:
+        import importlib.util
+
+        if importlib.util.find_spec("distributed") is None:
+            problems.append(Problem("--dask", "needs dask.distributed: pip install 'ecssim[dask]'"))
     if args.until is not None:
         from ecssim.units import parse_duration
 
