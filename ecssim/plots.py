@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -514,6 +514,681 @@ def task_timeline(
     ax.set_title("Task timeline" + (f" — {cluster}" if cluster else "") + shown)
     ax.grid(True, axis="x", alpha=0.3)
     _legend_outside(ax, title="state")
+    return ax
+
+
+# -- many runs: sweeps and comparisons ---------------------------------------------------------
+
+#: Statistic columns of a ``Sweep.ci()`` frame (everything else but ``figure`` is a factor).
+_CI_COLUMNS = ("variant", "figure", "n", "mean", "std", "half_width", "low", "high")
+_TABLE_COLUMNS = ("variant", "seed", "error")
+
+
+def _figure_unit(figure: str) -> tuple[float, str]:
+    """Scale and unit of a summary figure's values: fractions in %, seconds, dollars."""
+    name = figure.rsplit("/", 1)[-1]
+    if name == "availability" or name.endswith(
+        ("_reservation_mean", "_reservation_peak", "_utilization_mean", "_utilization_peak")
+    ):
+        return 100.0, f"{name} (%)"
+    if name.endswith("_s"):
+        return 1.0, f"{name.removesuffix('_s')} (s)"
+    if name.endswith("_usd"):
+        return 1.0, f"{name.removesuffix('_usd')} (USD)"
+    if name.endswith("_hours"):
+        return 1.0, f"{name.removesuffix('_hours').replace('_', ' ')} (hours)"
+    return 1.0, name
+
+
+def _ci_frame(source: Any, figure: str | None, level: float = 0.95) -> pd.DataFrame:
+    """Normalise a Sweep, its ``table`` or its ``ci()`` frame to ``ci()`` rows of one figure."""
+    if hasattr(source, "ci") and hasattr(source, "table"):
+        source = source.ci(level=level, figures=None if figure is None else [figure])
+    if not isinstance(source, pd.DataFrame):
+        raise TypeError(f"expected a Sweep, its table or ci() frame, got {type(source).__name__}")
+    frame = source
+    if "mean" not in frame.columns:  # a Sweep.table (one row per run): interval per variant
+        if figure is None or figure not in frame.columns:
+            raise ValueError("from a table of runs, name the figure column with figure=")
+        frame = _interval_by_variant(frame, figure, level)
+    if "figure" in frame.columns:
+        figures = frame["figure"].astype("object").unique().tolist()
+        if figure is None:
+            if len(figures) != 1:
+                raise ValueError(
+                    f"the frame holds {len(figures)} figures; choose one with figure= "
+                    f"(e.g. {figures[0]!r})"
+                )
+            figure = str(figures[0])
+        frame = frame[frame["figure"].astype("object") == figure]
+        if frame.empty:
+            raise ValueError(f"no rows for figure {figure!r}")
+    missing = [c for c in ("mean", "low", "high") if c not in frame.columns]
+    if missing:
+        raise ValueError(f"missing column(s) {', '.join(missing)}")
+    return frame.reset_index(drop=True)
+
+
+def _interval_by_variant(table: pd.DataFrame, figure: str, level: float) -> pd.DataFrame:
+    from ecssim.experiment import t_quantile
+
+    factors = [c for c in table.columns if c not in _TABLE_COLUMNS and "/" not in str(c)]
+    keys = ["variant", *factors] if "variant" in table.columns else factors
+    rows = []
+    for key, part in table.groupby(keys, sort=False) if keys else [((), table)]:
+        values = part[figure].to_numpy(float)
+        values = values[~np.isnan(values)]
+        n = len(values)
+        mean = float(values.mean()) if n else math.nan
+        half = (
+            t_quantile(level, n - 1) * float(values.std(ddof=1)) / math.sqrt(n)
+            if n > 1
+            else math.nan
+        )
+        label = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
+        rows.append(
+            {
+                **label,
+                "figure": figure,
+                "n": n,
+                "mean": mean,
+                "low": mean - half,
+                "high": mean + half,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _factor_names(frame: pd.DataFrame) -> list[str]:
+    return [str(c) for c in frame.columns if c not in _CI_COLUMNS and c != "label"]
+
+
+def _variant_labels(frame: pd.DataFrame) -> tuple[list[str], str]:
+    """One label per row (the ``label`` column or the factor values) and the axis title."""
+    if "label" in frame.columns:
+        return [str(v) for v in frame["label"]], "variant"
+    factors = _factor_names(frame)
+    if len(factors) == 1:
+        return [str(v) for v in frame[factors[0]]], factors[0]
+    if factors:
+        short = [f.rsplit(".", 1)[-1] for f in factors]
+        labels = [
+            "\n".join(f"{name}={row[f]}" for name, f in zip(short, factors, strict=True))
+            for _, row in frame.iterrows()
+        ]
+        return labels, "variant"
+    if "variant" in frame.columns:
+        return [f"variant {v}" for v in frame["variant"]], "variant"
+    return [str(i) for i in range(len(frame))], "variant"
+
+
+def strategy_comparison(
+    table_or_ci: Any,
+    figure: str | None = None,
+    ax: Axes | None = None,
+    *,
+    level: float = 0.95,
+    zoom: bool = False,
+) -> Axes:
+    """Bars of a figure's mean per variant, with confidence-interval error bars.
+
+    Accepted inputs:
+
+    - a :class:`~ecssim.experiment.Sweep` (its ``ci(level)`` is used);
+    - a ``Sweep.ci()`` frame: columns ``figure``, ``mean``, ``low``, ``high`` and the factor
+      columns (one per varied path) that label the bars;
+    - any frame with one row per bar and columns ``label``, ``mean``, ``low``, ``high``
+      (``figure`` optional; NaN bounds draw no error bar);
+    - a ``Sweep.table`` (one row per run): the Student-t interval is computed per variant.
+
+    Args:
+        table_or_ci: One of the inputs above.
+        figure: The summary figure to draw (``service/prod/web/availability``); may be left out
+            when the frame holds one figure only.
+        ax: Axes to draw on; a new figure when ``None``.
+        level: Confidence level when the interval is computed here.
+        zoom: Start the value axis near the lowest interval instead of at 0 (says so in the
+            axis label); useful for availabilities close to 100 %.
+
+    Returns:
+        The Axes drawn on.
+    """
+    frame = _ci_frame(table_or_ci, figure, level)
+    name = str(frame["figure"].iloc[0]) if "figure" in frame.columns else (figure or "value")
+    scale, unit = _figure_unit(name)
+    labels, axis_title = _variant_labels(frame)
+    ax = _new_axes(ax, figsize=(max(5.0, 1.3 * len(frame) + 2), 4.5))
+    mean = frame["mean"].to_numpy(float) * scale
+    low = frame["low"].to_numpy(float) * scale
+    high = frame["high"].to_numpy(float) * scale
+    errors = np.vstack([np.nan_to_num(mean - low), np.nan_to_num(high - mean)])
+    xs = np.arange(len(frame), dtype=float)
+    colours = _colour_cycle(len(frame))
+    ax.bar(xs, mean, width=0.6, color=colours, edgecolor="black", linewidth=0.6, zorder=2)
+    ax.errorbar(
+        xs, mean, yerr=errors, fmt="none", ecolor="black", capsize=6, linewidth=1.4, zorder=3
+    )
+    tops = np.where(np.isnan(high), mean, high)
+    finite = np.concatenate([mean[np.isfinite(mean)], tops[np.isfinite(tops)]])
+    top = float(finite.max()) if len(finite) else 1.0
+    bottom = 0.0
+    if zoom and len(finite):
+        lows = np.where(np.isnan(low), mean, low)
+        least = float(np.nanmin(lows))
+        span = max(top - least, abs(top) * 1e-3, 1e-9)
+        bottom = least - 0.6 * span
+    span = max(top - bottom, 1e-9)
+    for x, m, t in zip(xs, mean, tops, strict=True):
+        if np.isfinite(m):
+            ax.annotate(
+                f"{m:.4g}",
+                xy=(x, (t if np.isfinite(t) else m) + 0.02 * span),
+                ha="center",
+                va="bottom",
+                fontsize="small",
+            )
+    ax.set_xticks(xs)
+    ax.set_xticklabels(labels, fontsize="small")
+    ax.set_xlim(-0.6, len(frame) - 0.4)
+    ax.set_ylim(bottom, top + 0.15 * span if top > bottom else bottom + 1)
+    ax.set_xlabel(axis_title)
+    ax.set_ylabel(unit + (f" — axis from {bottom:.4g}" if zoom else ""))
+    n = frame["n"].dropna() if "n" in frame.columns else pd.Series([], dtype=float)
+    runs = f", n = {int(n.min())}" if len(n) and n.min() == n.max() else ""
+    ax.set_title(f"{name.rsplit('/', 1)[-1]}: mean with {level:.0%} CI{runs}")
+    ax.grid(True, axis="y", alpha=0.3)
+    return ax
+
+
+def sweep_curve(
+    ci_frame: Any,
+    x: str,
+    figure: str | None = None,
+    ax: Axes | None = None,
+    *,
+    level: float = 0.95,
+    threshold: float | None = None,
+) -> Axes:
+    """Mean of a figure over a numeric factor, with its confidence interval as a band.
+
+    Args:
+        ci_frame: A Sweep, its ``ci()`` frame or its table (see :func:`strategy_comparison`);
+            the column ``x`` holds the factor's numeric levels. Other factors, if any, get one
+            line each.
+        x: The factor path on the horizontal axis (``instances[0].count``).
+        figure: The summary figure (may be left out when the frame holds one).
+        ax: Axes to draw on; a new figure when ``None``.
+        level: Confidence level when the interval is computed here.
+        threshold: Draw a horizontal reference line at this value (in the figure's own
+            units, e.g. ``0.99`` for an availability).
+
+    Returns:
+        The Axes drawn on.
+    """
+    frame = _ci_frame(ci_frame, figure, level)
+    if x not in frame.columns:
+        raise ValueError(f"no column {x!r}; factors: {', '.join(_factor_names(frame)) or 'none'}")
+    name = str(frame["figure"].iloc[0]) if "figure" in frame.columns else (figure or "value")
+    scale, unit = _figure_unit(name)
+    ax = _new_axes(ax, figsize=(8, 4.5))
+    others = [f for f in _factor_names(frame) if f != x and frame[f].nunique() > 1]
+    groups = list(frame.groupby(others, sort=True)) if others else [((), frame)]
+    colours = _colour_cycle(len(groups))
+    for (key, part), colour in zip(groups, colours, strict=True):
+        part = part.sort_values(x)
+        xs = part[x].to_numpy(float)
+        label = (
+            ", ".join(
+                f"{o}={v}"
+                for o, v in zip(others, key if isinstance(key, tuple) else (key,), strict=True)
+            )
+            or f"mean ({level:.0%} CI band)"
+        )
+        ax.fill_between(
+            xs,
+            part["low"].to_numpy(float) * scale,
+            part["high"].to_numpy(float) * scale,
+            color=colour,
+            alpha=0.25,
+            linewidth=0,
+        )
+        ax.plot(
+            xs, part["mean"].to_numpy(float) * scale, "o-", color=colour, linewidth=2, label=label
+        )
+    if threshold is not None:
+        ax.axhline(
+            threshold * scale,
+            color="#c0392b",
+            linestyle="--",
+            linewidth=1.2,
+            label=f"target {threshold * scale:.4g}",
+        )
+    ax.set_xlabel(x)
+    ax.set_ylabel(unit)
+    values = frame[x].to_numpy(float)
+    if len(values) and np.allclose(values, np.round(values)):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(f"{name.rsplit('/', 1)[-1]} over {x} (mean, {level:.0%} CI band)")
+    ax.grid(True, alpha=0.3)
+    _legend_outside(ax)
+    return ax
+
+
+# -- one placement decision --------------------------------------------------------------------
+
+
+def _decision_strategies(meta: dict[str, Any], cluster: str, group: str) -> list[str] | None:
+    """The strategy chain of a decision's group, looked up in the scenario (best effort)."""
+    document = meta.get("scenario") or {}
+    items: Any = None
+    kind, _, name = group.partition(":")
+    if kind == "service":
+        for service in document.get("services") or []:
+            if service.get("serviceName") == name and service.get("cluster", cluster) == cluster:
+                items = service.get("placementStrategy") or [
+                    {"type": "spread", "field": "attribute:ecs.availability-zone"},
+                    {"type": "spread", "field": "instanceId"},
+                ]
+    else:
+        for workload in document.get("workloads") or []:
+            family = str(workload.get("taskDefinition", "")).split(":")[0]
+            wanted = workload.get("group") or f"family:{family}"
+            if workload.get("cluster") == cluster and wanted == group:
+                items = workload.get("placementStrategy") or []
+    if items is None:
+        return None
+    return [f"{i['type']}" + (f"({i['field']})" if i.get("field") else "") for i in items]
+
+
+def _instances_at(instances: pd.DataFrame, cluster: str, t: float) -> pd.DataFrame:
+    rows = _select(instances, "cluster", cluster)
+    registered = rows["registered_at"].to_numpy(float)
+    stopped = np.nan_to_num(rows["stopped_at"].to_numpy(float), nan=math.inf)
+    return rows[(registered <= t) & (t < stopped)]
+
+
+def _remaining_before(result: Any, index: int, decision: pd.Series) -> pd.DataFrame:
+    """Per instance alive at the decision: registered and remaining CPU / memory just before it.
+
+    Rebuilt from the per-instance ``cpu_reserved`` / ``memory_reserved`` levels before ``t``,
+    plus the decisions taken earlier at the same instant (a RunTask with count > 1).
+    """
+    t, cluster = float(decision["t"]), str(decision["cluster"])
+    alive = _instances_at(result.instances, cluster, t).copy()
+    series = result.series
+    rows = series[
+        (series["cluster"].astype("object") == cluster)
+        & ~_isnull(series["container_instance"])
+        & (series["t"].to_numpy(float) < t)
+    ]
+    for resource in ("cpu", "memory"):
+        level = rows[rows["metric"].astype("object") == f"{resource}_reserved"]
+        last = level.groupby(level["container_instance"].astype("object"))["value"].last()
+        reserved = alive["container_instance"].astype("object").map(last).fillna(0.0)
+        alive[f"remaining_{resource}"] = alive[f"registered_{resource}"].to_numpy(
+            float
+        ) - reserved.to_numpy(float)
+    need = _decision_need(result, decision)
+    placements = result.placements
+    before = placements.iloc[: index if index >= 0 else len(placements) + index]
+    same = before[
+        (before["t"].to_numpy(float) == t)
+        & (before["cluster"].astype("object") == cluster)
+        & ~_isnull(before["container_instance"])
+    ]
+    for arn in same["container_instance"].astype("object"):
+        hit = alive["container_instance"].astype("object") == arn
+        alive.loc[hit, "remaining_cpu"] -= need[0]
+        alive.loc[hit, "remaining_memory"] -= need[1]
+    return alive
+
+
+def _decision_need(result: Any, decision: pd.Series) -> tuple[float, float]:
+    """CPU and memory the decision's task reserves (from the tasks of its group)."""
+    tasks = _select(result.tasks, "cluster", str(decision["cluster"]))
+    mine = tasks[tasks["group"].astype("object") == decision["group"]]
+    if mine.empty:
+        return math.nan, math.nan
+    return float(mine["cpu"].mode().iloc[0]), float(mine["memory"].mode().iloc[0])
+
+
+def placement_decision(
+    result: Result,
+    index: int = -1,
+    ax: Axes | None = None,
+    *,
+    strategies: Sequence[str] | None = None,
+) -> Axes:
+    """One placement decision explained: how many instances survived each step, and why.
+
+    Draws a funnel of horizontal bars: instances in the cluster, available (ACTIVE with the
+    agent connected), after the fit (CPU, memory, ports, ENIs, GPUs), after the constraints and
+    after each strategy of the chain; and annotates the chosen instance and the closest
+    rejected one with its reason. For a failed placement the reason is ECS's own (from the
+    ``placements`` frame). For a successful one the closest rejected instance is the one that
+    missed the fit by the least, from the CPU / memory reservations just before the decision
+    (rebuilt from ``series``; port, ENI and GPU conflicts are not reconstructed).
+
+    Args:
+        result: A Result recorded with ``explain`` on (``placements`` frame).
+        index: Row of the ``placements`` frame (negative counts from the end).
+        ax: Axes to draw on; a new figure when ``None``.
+        strategies: Names of the strategy steps (default: looked up in the scenario, else
+            ``strategy 1``, ``strategy 2`` ...).
+
+    Returns:
+        The Axes drawn on.
+    """
+    placements = getattr(result, "placements", None)
+    if placements is None or len(placements) == 0:
+        raise ValueError(
+            "no placement decisions recorded: run with explain: true (or sim.explain = True)"
+        )
+    if not -len(placements) <= index < len(placements):
+        raise IndexError(f"index {index} out of range for {len(placements)} decisions")
+    decision = placements.iloc[index]
+    t, cluster, group = float(decision["t"]), str(decision["cluster"]), str(decision["group"])
+    chosen = decision["container_instance"]
+    failed = _isnull(np.array([chosen], dtype=object))[0]
+    steps_text = str(decision["after_strategies"] or "")
+    strategy_counts = [int(c) for c in steps_text.split(",") if c.strip()]
+    names = list(strategies) if strategies is not None else None
+    if names is None:
+        names = _decision_strategies(getattr(result, "meta", {}), cluster, group)
+    if names is None or len(names) < len(strategy_counts):
+        names = [f"strategy {i + 1}" for i in range(len(strategy_counts))]
+    alive = _remaining_before(result, index, decision)
+    steps = [
+        ("in the cluster", len(alive)),
+        ("available\n(ACTIVE, agent connected)", int(decision["candidates"])),
+        ("fit\n(CPU, memory, ports, ENI, GPU)", int(decision["after_fit"])),
+        ("placement constraints", int(decision["after_constraints"])),
+    ]
+    steps += [(f"strategy: {n}", c) for n, c in zip(names, strategy_counts, strict=False)]
+    if failed:
+        steps = steps[:4]
+    ax = _new_axes(ax, figsize=(10, 5))
+    ys = np.arange(len(steps), dtype=float)
+    counts = np.array([c for _, c in steps], dtype=float)
+    colours = ["#95a5a6", "#5d8aa8", "#4c9a2a", "#2e7d32"] + ["#f39c12"] * len(strategy_counts)
+    ax.barh(ys, counts, color=colours[: len(steps)], edgecolor="black", height=0.6, zorder=2)
+    for y, c in zip(ys, counts, strict=True):
+        ax.annotate(
+            f"{int(c)}",
+            xy=(c, y),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize="small",
+            fontweight="bold",
+        )
+    ax.set_yticks(ys)
+    ax.set_yticklabels([s for s, _ in steps], fontsize="small")
+    ax.set_ylim(len(steps) - 0.4, -0.6)
+    top = float(max(counts.max(), 1.0))
+    ax.set_xlim(0, top * 1.15)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("candidate container instances left")
+    zone = dict(
+        zip(
+            alive["container_instance"].astype("object"),
+            alive["availability_zone"].astype("object"),
+            strict=True,
+        )
+    )
+    lines = []
+    if not failed:
+        lines.append(f"chosen: {_short(chosen)} ({zone.get(chosen, '?')})")
+    need_cpu, need_memory = _decision_need(result, decision)
+    if failed:
+        closest = decision["closest_instance"]
+        reason = str(decision["reason"])
+        where = f"{_short(closest)} ({zone.get(closest, '?')})" if pd.notna(closest) else "none"
+        lines.append(f"no instance: closest match {where}\nreason: {reason}")
+    else:
+        lines.append(_closest_rejected(alive, need_cpu, need_memory, decision))
+    if np.isfinite(need_cpu):
+        lines.append(f"task needs {need_cpu:.0f} CPU units, {need_memory:.0f} MiB")
+    ax.text(  # beside the axes, so it never covers a bar
+        1.02,
+        0.0,
+        "\n".join(lines),
+        transform=ax.transAxes,
+        ha="left",
+        va="bottom",
+        fontsize="small",
+        bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.6", "alpha": 0.95},
+        zorder=4,
+    )
+    scale, label = _time_scale(_end(result))
+    unit = label.split("(")[-1].rstrip(")")
+    outcome = "failed" if failed else "placed"
+    ax.set_title(
+        f"Placement decision {index if index >= 0 else len(placements) + index} "
+        f"({outcome}): {group} in {cluster} at t = {t / scale:.4g} {unit}"
+    )
+    ax.grid(True, axis="x", alpha=0.3)
+    return ax
+
+
+def _closest_rejected(
+    alive: pd.DataFrame, need_cpu: float, need_memory: float, decision: pd.Series
+) -> str:
+    """Text naming the rejected instance that missed the fit by the least, with its reason."""
+    if not np.isfinite(need_cpu) or alive.empty:
+        return "closest rejected: unknown (no task of this group recorded)"
+    short_cpu = np.clip(need_cpu - alive["remaining_cpu"].to_numpy(float), 0, None)
+    short_memory = np.clip(need_memory - alive["remaining_memory"].to_numpy(float), 0, None)
+    rejected = (short_cpu > 0) | (short_memory > 0)
+    if not rejected.any():
+        left = int(decision["after_constraints"])
+        if int(decision["after_fit"]) < int(decision["candidates"]):
+            return "closest rejected: an instance failed on ports, ENIs or GPUs"
+        return f"no instance rejected by the fit; {left - 1} lost to the strategies"
+    # the least relative shortfall, in ECS's filter order (CPU before memory)
+    misses = short_cpu / max(need_cpu, 1.0) + short_memory / max(need_memory, 1.0)
+    misses = np.where(rejected, misses, np.inf)
+    i = int(np.argmin(misses))
+    row = alive.iloc[i]
+    reason = "RESOURCE:CPU" if short_cpu[i] > 0 else "RESOURCE:MEMORY"
+    return (
+        f"closest rejected: {_short(row['container_instance'])} ({row['availability_zone']}), "
+        f"{reason}\n  ({row['remaining_cpu']:.0f} CPU units, "
+        f"{row['remaining_memory']:.0f} MiB free)"
+    )
+
+
+# -- reservation and utilization ---------------------------------------------------------------
+
+
+def cluster_utilization(
+    result: Result | pd.DataFrame, cluster: str | None = None, ax: Axes | None = None
+) -> Axes:
+    """CPU and memory reserved and used, as a percentage of registered, over time.
+
+    Reservation (solid) is what tasks reserve; utilization (dashed) is the modelled usage
+    (``cpu_used`` / ``memory_used`` series, written when a task family has a usage model). A
+    run without usage series shows reservation only and says so in the title.
+
+    Args:
+        result: A Result, or its ``series`` frame.
+        cluster: Only this cluster (default: every cluster).
+        ax: Axes to draw on; a new figure when ``None``.
+
+    Returns:
+        The Axes drawn on.
+    """
+    series = _frame(result, "series")
+    ax = _new_axes(ax)
+    end = _end(result, series)
+    scale, label = _time_scale(end)
+    rows = series[_isnull(series["service"]) & _isnull(series["container_instance"])]
+    rows = _select(rows, "cluster", cluster)
+    clusters = sorted(rows["cluster"].astype("object").dropna().unique())
+    colours = {"cpu": "#1f77b4", "memory": "#ff7f0e"}
+    styles = list(zip(["-", "-.", ":"], [1.0, 0.6, 0.4], strict=True))
+    any_usage = False
+    for k, clu in enumerate(clusters):
+        part = rows[rows["cluster"].astype("object") == clu]
+        style, alpha = styles[k % len(styles)]
+        for resource in ("cpu", "memory"):
+            registered = _level(part, f"{resource}_registered")
+            for kind, line in (("reserved", "-"), ("used", "--")):
+                numerator = _level(part, f"{resource}_{kind}")
+                if numerator.empty:
+                    continue
+                any_usage |= kind == "used"
+                levels = pd.concat({"n": numerator, "d": registered}, axis=1).sort_index()
+                levels = levels.ffill().fillna(0.0)
+                d = levels["d"].to_numpy(float)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    pct = np.where(d > 0, 100.0 * levels["n"].to_numpy(float) / d, 0.0)
+                x, y = _step(levels.index.to_numpy(float), pct, end)
+                name = f"{clu} " if len(clusters) > 1 else ""
+                what = "utilization" if kind == "used" else "reservation"
+                ax.step(
+                    x / scale,
+                    y,
+                    where="post",
+                    linestyle=line if len(clusters) == 1 else style,
+                    color=colours[resource],
+                    alpha=alpha if len(clusters) > 1 else 1.0,
+                    linewidth=1.8 if kind == "reserved" else 1.3,
+                    label=f"{name}{'CPU' if resource == 'cpu' else 'memory'} {what}",
+                )
+    ax.set_xlim(0, end / scale if end > 0 else 1)
+    ax.set_ylim(0, 105)
+    ax.set_xlabel(label)
+    ax.set_ylabel("% of registered")
+    title = "Cluster reservation and utilization" if any_usage else "Cluster reservation"
+    if cluster:
+        title += f" — {cluster}"
+    if not any_usage:
+        title += "\n(no usage modelled: utilization not available)"
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    _legend_outside(ax)
+    return ax
+
+
+# -- recovery times ----------------------------------------------------------------------------
+
+
+def recovery_episodes(
+    results: Any, service: str | None = None, label: str | None = None
+) -> pd.DataFrame:
+    """Every disruption of every run, one row each, with how long the service took to recover.
+
+    A disruption and its recovery time are defined as for the summary's
+    ``recovery_time_*_s`` figures (``docs/results-reference.md``): from a task of a service
+    that had reached its desired count stopping serving, to the service being back at its
+    desired count. Disruptions still open at the end of a run are not counted.
+
+    Args:
+        results: A Result, a sequence of Results, or ``{label: Result or sequence}``.
+        service: Only this service.
+        label: Label of the runs when ``results`` is not a mapping.
+
+    Returns:
+        Columns ``label``, ``seed``, ``cluster``, ``service``, ``recovery_s``.
+    """
+    from ecssim.analysis import _service_availability
+
+    mapping = isinstance(results, Mapping)
+    groups = list(results.items()) if mapping else [(label or "runs", results)]
+    rows: list[tuple[str, Any, str, str, float]] = []
+    for name, runs in groups:
+        for run in [runs] if hasattr(runs, "tasks") else list(runs):
+            tasks, series = run.tasks, run.series
+            desired_all = series[series["metric"].astype("object") == "desired_count"]
+            keys = desired_all[["cluster", "service"]].astype("object").drop_duplicates()
+            for cluster, svc in keys.itertuples(index=False):
+                if service is not None and svc != service:
+                    continue
+                mine = tasks[
+                    (tasks["cluster"].astype("object") == cluster)
+                    & (tasks["service"].astype("object") == svc)
+                ]
+                desired = desired_all[
+                    (desired_all["cluster"].astype("object") == cluster)
+                    & (desired_all["service"].astype("object") == svc)
+                ]
+                _, episodes = _service_availability(mine, desired, run.end)
+                seed = run.meta.get("seed")
+                rows.extend((str(name), seed, str(cluster), str(svc), e) for e in episodes)
+    return pd.DataFrame(rows, columns=["label", "seed", "cluster", "service", "recovery_s"])
+
+
+def recovery_times(
+    results_or_frame: Any,
+    ax: Axes | None = None,
+    *,
+    service: str | None = None,
+    log: bool | None = None,
+) -> Axes:
+    """Empirical CDF of recovery times across replications, one curve per label.
+
+    Args:
+        results_or_frame: A frame with a ``recovery_s`` column (and optionally ``label``), as
+            :func:`recovery_episodes` returns; or what :func:`recovery_episodes` accepts.
+        ax: Axes to draw on; a new figure when ``None``.
+        service: Only this service (when given Results).
+        log: Logarithmic time axis; by default when the times span more than 100x (a crash
+            replaced in seconds next to an instance replaced in minutes).
+
+    Returns:
+        The Axes drawn on.
+    """
+    if isinstance(results_or_frame, pd.DataFrame):
+        frame = results_or_frame
+        if "recovery_s" not in frame.columns:
+            raise ValueError("the frame needs a recovery_s column (see recovery_episodes)")
+    else:
+        frame = recovery_episodes(results_or_frame, service=service)
+    ax = _new_axes(ax, figsize=(9, 4.5))
+    labels = (
+        [str(v) for v in frame["label"].astype("object").unique()]
+        if "label" in frame.columns
+        else ["runs"]
+    )
+    values_all = frame["recovery_s"].to_numpy(float)
+    values_all = values_all[np.isfinite(values_all)]
+    longest = float(values_all.max()) if len(values_all) else 0.0
+    shortest = float(values_all[values_all > 0].min()) if (values_all > 0).any() else 0.0
+    log = log if log is not None else bool(shortest > 0 and longest / shortest > 100)
+    divisor, unit = (60.0, "min") if longest > 300 and not log else (1.0, "s")
+    for name, colour in zip(labels, _colour_cycle(len(labels)), strict=True):
+        part = frame if "label" not in frame.columns else frame[frame["label"] == name]
+        values = np.sort(part["recovery_s"].to_numpy(float))
+        values = values[np.isfinite(values)] / divisor
+        if not len(values):
+            ax.plot([], [], color=colour, label=f"{name} (no disruptions)")
+            continue
+        levels = np.arange(1, len(values) + 1) / len(values)
+        first = values[0] if log else 0.0
+        xs = np.concatenate([[first], values])
+        ys = np.concatenate([[0.0], levels])
+        median = float(np.median(values))
+        ax.step(
+            xs,
+            ys,
+            where="post",
+            color=colour,
+            linewidth=2,
+            label=f"{name}\n(n = {len(values)}, median {median:.3g} {unit})",
+        )
+        ax.plot([median], [0.5], "o", color=colour, markersize=6)
+    if log:
+        ax.set_xscale("log")
+        ax.set_xlim(max(shortest / divisor, 1e-3) / 1.5, longest / divisor * 1.5)
+    else:
+        ax.set_xlim(0, longest / divisor * 1.05 if longest > 0 else 1.0)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(f"time to recover ({unit}{', log scale' if log else ''})")
+    ax.set_ylabel("fraction of disruptions recovered")
+    ax.set_title("Recovery times across replications (ECDF; dots: medians)")
+    ax.grid(True, which="both", alpha=0.3)
+    _legend_outside(ax)
     return ax
 
 

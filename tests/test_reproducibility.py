@@ -172,3 +172,43 @@ def test_digest_is_stable_within_process():
     assert (
         h == hashlib.sha256(pd.util.hash_pandas_object(b.astype(str)).values.tobytes()).hexdigest()
     )
+
+
+_SAVE_CHILD = textwrap.dedent(
+    """
+    import sys
+    import ecssim
+    ecssim.run(sys.argv[1], seed=int(sys.argv[2])).save(sys.argv[3])
+    """
+)
+
+
+def test_bundled_scenario_identical_across_processes_and_hash_seeds(tmp_path):
+    """Two fresh interpreters, different PYTHONHASHSEED: the saved frames are equal exactly."""
+    root = Path(__file__).resolve().parents[1]
+    scenario = root / "scenarios" / "batch-runtask.yaml"
+    runs = []
+    for hashseed in ("0", "987654"):
+        out = tmp_path / f"run-{hashseed}"
+        env = {**os.environ, "PYTHONHASHSEED": hashseed, "PYTHONPATH": str(root)}
+        subprocess.run(
+            [sys.executable, "-c", _SAVE_CHILD, str(scenario), "5", str(out)],
+            env=env,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        runs.append(ecssim.Result.load(out))
+    a, b = runs
+    assert a.meta["seed"] == b.meta["seed"] == 5
+    assert len(a.tasks) > 50 and len(a.failures) > 0
+    assert set(a.frames) == set(b.frames)
+    for name, frame in a.frames.items():
+        pd.testing.assert_frame_equal(frame, b.frames[name], check_exact=True, obj=name)
+    # ... and equal to this process's run too.
+    here = ecssim.run(scenario, seed=5)
+    pd.testing.assert_frame_equal(
+        here.tasks.reset_index(drop=True), a.tasks, check_exact=True, check_categorical=False
+    )

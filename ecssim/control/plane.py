@@ -645,6 +645,8 @@ class ControlPlane:
         self._release(task)
         service = task.service
         if service is not None and service.tasks.pop(task.id, None) is not None:
+            if task.task_definition is not service.task_definition:
+                service.old_tasks -= 1
             if task.last_status == _RUNNING:
                 service.running -= 1
             else:
@@ -787,6 +789,9 @@ class ControlPlane:
             service.desired_count = desired_count
         if definition is not None and definition is not service.task_definition:
             service.task_definition = definition
+            service.old_tasks = sum(
+                1 for task in service.tasks.values() if task.task_definition is not definition
+            )
         service.steady = False
         service.retry_at = math.nan
         self._service_levels(service)
@@ -823,6 +828,14 @@ class ControlPlane:
         service.wake_scheduled = False
         if service.status == "INACTIVE":
             return
+        desired = service.desired_count
+        total = service.running + service.pending
+        if service.old_tasks == 0 and service.status == "ACTIVE" and total <= desired:
+            # No rollout and nothing to scale in: O(1), however large the service.
+            if total < desired:
+                self._launch(service, desired - total)
+            self._check_steady(service)
+            return
         current = service.task_definition
         tasks = list(service.tasks.values())
         new = [t for t in tasks if t.task_definition is current]
@@ -856,8 +869,15 @@ class ControlPlane:
                 "service_inactive", f"(service {service.name}) is INACTIVE.", service=service
             )
             return
-        running, pending = service.counts()
-        if running == desired and pending == 0 and not old and len(new) == desired:
+        self._check_steady(service)
+
+    def _check_steady(self, service: ServiceRecord) -> None:
+        """Log "has reached a steady state" once each time the service gets there."""
+        if (
+            service.running == service.desired_count
+            and service.pending == 0
+            and service.old_tasks == 0
+        ):
             if not service.steady:
                 service.steady = True
                 self.event(

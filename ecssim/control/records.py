@@ -198,6 +198,7 @@ class ServiceRecord:
         "failed_tasks",
         "group",
         "name",
+        "old_tasks",
         "pending",
         "request",
         "retry_at",
@@ -240,6 +241,7 @@ class ServiceRecord:
         self.tasks: dict[str, Task] = {}  # tasks with desiredStatus RUNNING
         self.running = 0  # of those, lastStatus RUNNING
         self.pending = 0  # of those, not yet RUNNING
+        self.old_tasks = 0  # of those, on an earlier task definition (a rollout is under way)
         self.running_cpu = 0  # reserved by its RUNNING tasks (kept when usage is modelled)
         self.running_memory = 0
         self.events: deque[dict[str, Any]] = deque(maxlen=100)
