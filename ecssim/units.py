@@ -58,8 +58,10 @@ def parse_duration(value: object) -> float:
                 )
     else:
         raise ValueError(f"expected a duration such as 90s, 5m, 2h or 7d, got {value!r}")
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"expected a finite duration >= 0, got {value!r}")
+    if not math.isfinite(seconds):
+        raise ValueError(f"expected a finite duration, got {value!r}")
+    if seconds < 0:
+        raise ValueError(f"expected a duration >= 0, got {value!r}")
     return seconds
 
 

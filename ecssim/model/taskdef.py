@@ -399,6 +399,11 @@ def _type_name(value: object) -> str:
     )
 
 
+def _quote(key: object) -> str:
+    """A key as JSON would quote it, so control characters never break the one-line message."""
+    return json.dumps(str(key), ensure_ascii=False)
+
+
 def _invalid_type(where: str, value: object, kind: str) -> str:
     shown = str(value)
     if len(shown) > 60:
@@ -425,7 +430,8 @@ class _ShapeChecker:
         for key in obj:
             if key not in members:
                 self.problems.append(
-                    f'Unknown parameter in input: "{key}", must be one of: ' + ", ".join(members)
+                    f"Unknown parameter in input: {_quote(key)}, must be one of: "
+                    + ", ".join(members)
                 )
         inner = obj["taskDefinition"]
         if not isinstance(inner, Mapping):
@@ -469,7 +475,7 @@ class _ShapeChecker:
         for key, item in value.items():
             if key not in members:
                 self.problems.append(
-                    f'Unknown parameter in {where or "input"}: "{key}", must be one of: '
+                    f"Unknown parameter in {where or 'input'}: {_quote(key)}, must be one of: "
                     + ", ".join(members)
                 )
                 continue
@@ -529,15 +535,26 @@ class _ShapeChecker:
                 # Numbers for strings (task "cpu": 256): keep the digits ECS would store.
                 return str(int(value)) if float(value).is_integer() else str(value)
         elif kind in ("integer", "long"):
+            number: int | None = None
             if isinstance(value, int) and not isinstance(value, bool):
-                return value
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
-            if isinstance(value, str):
+                number = value
+            elif isinstance(value, float) and value.is_integer():
+                number = int(value)
+            elif isinstance(value, str):
                 if value.strip() == "":
                     return _ABSENT
                 if _INTEGER.match(value):
-                    return int(value)
+                    number = int(value)
+            if number is not None:
+                # ECS's Integer is 32-bit and Long 64-bit; the API refuses anything larger.
+                bits = 31 if kind == "integer" else 63
+                if -(2**bits) <= number < 2**bits:
+                    return number
+                self.problems.append(
+                    f"Invalid range for parameter {where}, value: {value}, "
+                    f"valid max value: {2**bits - 1}"
+                )
+                return _ABSENT
         elif kind == "boolean":
             if isinstance(value, bool):
                 return value

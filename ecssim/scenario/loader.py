@@ -20,6 +20,7 @@ import dataclasses
 import datetime
 import difflib
 import json
+import math
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -90,6 +91,10 @@ INSTANCE_KEYS = (
     "at",
 )
 MARKETS = ("on-demand", "spot")
+#: Largest integer the ECS API takes (its Integer is 32-bit).
+MAX_INTEGER = 2**31 - 1
+#: Instances one group may launch; ECS's default quota is 5,000 container instances per cluster.
+MAX_INSTANCES_PER_GROUP = 100_000
 TASK_BEHAVIOR_KEYS = ("runtime", "crash", "cpu_usage", "memory_usage")
 CRASH_KEYS = ("mtbf",)
 WORKLOAD_KEYS = (
@@ -492,7 +497,14 @@ class _Validator:
         self, value: object, path: str, minimum: int = 0, maximum: int | None = None
     ) -> int | None:
         if _is_int(value) and value >= minimum and (maximum is None or value <= maximum):  # type: ignore[operator]
-            return int(value)  # type: ignore[call-overload]
+            if value <= MAX_INTEGER:  # type: ignore[operator]
+                return int(value)  # type: ignore[call-overload]
+            self.add(
+                path,
+                f"expected an integer <= {MAX_INTEGER} (ECS integers are 32-bit), "
+                f"got {_show(value)}",
+            )
+            return None
         wanted = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
         self.add(path, f"expected an integer {wanted}, got {_show(value)}")
         return None
@@ -507,7 +519,9 @@ class _Validator:
         try:
             seconds = parse_duration(value)
         except ValueError:
-            if _is_number(value) or (
+            if _is_number(value) and not math.isfinite(float(value)):  # type: ignore[arg-type]
+                self.add(path, f"expected a finite duration, got {_show(value)}")
+            elif _is_number(value) or (
                 isinstance(value, str) and value.strip().startswith("-") and len(value) > 1
             ):
                 self.add(path, f"expected a duration >= 0, got {_show(value)}")
@@ -751,6 +765,12 @@ class _Validator:
                 except KeyError as err:
                     self.add(f"{path}.instance_type", str(err.args[0]) if err.args else str(err))
         count = self.integer(obj.get("count", 1), f"{path}.count")
+        if count is not None and count > MAX_INSTANCES_PER_GROUP:
+            self.add(
+                f"{path}.count",
+                f"expected at most {MAX_INSTANCES_PER_GROUP} instances in a group, got {count}",
+            )
+            count = None
         zones = self.zone_list(obj.get("zones", list(DEFAULT_ZONES)), f"{path}.zones")
         if cluster is not None and zones is not None:
             self.zones.setdefault(cluster, set()).update(zones)
