@@ -42,6 +42,7 @@ class TaskRow(NamedTuple):
     stopped_reason: str | None
     exit_code: float
     started_by: str | None
+    desired_stopped_at: float
 
 
 class FailureRow(NamedTuple):
@@ -156,6 +157,7 @@ _FLOAT_COLUMNS = {
     "registered_at",
     "hourly_price",
     "exit_code",
+    "desired_stopped_at",
 }
 
 

@@ -640,6 +640,7 @@ class ControlPlane:
         if task.desired_status == DesiredStatus.STOPPED:
             return
         task.desired_status = DesiredStatus.STOPPED
+        task.desired_stopped_at = self.env.now
         task.stop_code = code.value
         task.stopped_reason = reason
         self._release(task)
@@ -714,6 +715,7 @@ class ControlPlane:
             task.stopped_reason,
             task.exit_code,
             task.started_by,
+            task.desired_stopped_at,
         )
 
     # -- StopTask --------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ class Task:
         "crash_s",
         "created_at",
         "desired_status",
+        "desired_stopped_at",
         "execution_stopped_at",
         "exit_code",
         "group",
@@ -94,6 +95,7 @@ class Task:
         self.stopping_at = NAN
         self.execution_stopped_at = NAN
         self.stopped_at = NAN
+        self.desired_stopped_at = NAN  # when desiredStatus became STOPPED (reservation released)
         self.stop_code: str | None = None
         self.stopped_reason: str | None = None
         self.exit_code = NAN
