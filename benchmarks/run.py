@@ -16,8 +16,10 @@ import argparse
 import csv
 import datetime as dt
 import gc
+import json
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,8 +41,18 @@ SIZES = {
         "p1_tasks": 100_000,
         "p1_instances": 1_000,
         "p4": ((1_000, 100_000), (10_000, 60_000)),
+        "p6": (100_000, 200_000),
+        "p7_tasks": 20_000,
+        "p8_hours": 6.0,
     },
-    "quick": {"p1_tasks": 5_000, "p1_instances": 1_000, "p4": ((1_000, 5_000), (10_000, 3_000))},
+    "quick": {
+        "p1_tasks": 5_000,
+        "p1_instances": 1_000,
+        "p4": ((1_000, 5_000), (10_000, 3_000)),
+        "p6": (10_000, 20_000),
+        "p7_tasks": 3_000,
+        "p8_hours": 1.0,
+    },
 }
 REPS = {"full": 3, "quick": 3}
 P4_TARGETS = {1_000: 3.0, 10_000: 10.0}  # naive wall / ecssim wall
@@ -325,8 +337,73 @@ def run_figures(mode: str, reps: int, ecssim_runner: EcssimRunner = ECSSIM_RUNNE
     if missing:
         print("note: ecssim runner not wired yet; only reference-program figures measured.\n")
     rows.append(figure_p5())
+    rows += figure_p6(sizes["p6"])
+    rows.append(figure_p7(sizes["p7_tasks"], reps))
+    rows.append(figure_p8(sizes["p8_hours"]))
     rows += figure_p9(reps)
     return rows
+
+
+def _p6_run(n_tasks: int) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.p6", str(n_tasks)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def figure_p6(sizes: tuple[int, int]) -> list[Row]:
+    """P6: one million lifecycles on 10,000 instances over one simulated day.
+
+    Runs the first ``sizes`` arrivals of that day in fresh processes; when the larger size is
+    below a million, wall time and peak RSS are extrapolated linearly through the two points
+    (the label says so).
+    """
+    small, large = (_p6_run(n) for n in sizes)
+    target = 1_000_000
+    if sizes[1] >= target:
+        wall, rss, how = large["wall_s"], large["peak_rss_mib"], "measured"
+    else:
+        per_wall = (large["wall_s"] - small["wall_s"]) / (sizes[1] - sizes[0])
+        per_rss = (large["peak_rss_mib"] - small["peak_rss_mib"]) / (sizes[1] - sizes[0])
+        wall = large["wall_s"] + per_wall * (target - sizes[1])
+        rss = large["peak_rss_mib"] + per_rss * (target - sizes[1])
+        how = f"extrapolated from {sizes[0]:,} and {sizes[1]:,}"
+    return [
+        Row.judged(f"P6 1M lifecycles @10000 instances, 1 day: wall s ({how})", wall, "<=", 60),
+        Row.judged(
+            f"P6 1M lifecycles @10000 instances, 1 day: peak RSS MiB ({how})", rss, "<=", 2048
+        ),
+    ]
+
+
+def figure_p7(n_tasks: int, reps: int) -> Row:
+    """P7: the same tasks on 10x the instances (mostly idle) cost at most 1.5x the wall time."""
+    w = make_workload(n_tasks, 1_000)
+    r = measure_ratio(lambda: ECSSIM_RUNNER(w, 10_000), lambda: ECSSIM_RUNNER(w, 1_000), reps)
+    return Row.judged("P7 idle instances: wall @10000 / @1000, same tasks", r.ratio, "<=", 1.5)
+
+
+def figure_p8(hours: float) -> Row:
+    """P8: 1,000 instances x 30 service tasks with churn and faults, vs real time."""
+    import ecssim
+    from benchmarks.scenarios import churn_scenario
+
+    gc.collect()
+    started = time.perf_counter()
+    result = ecssim.run(churn_scenario(hours=hours))
+    wall = time.perf_counter() - started
+    if result.meta["error"]:
+        raise RuntimeError(result.meta["error"])
+    return Row.judged(
+        f"P8 1000 instances x 30 tasks, churn + faults, {hours:g} h: x real time",
+        hours * 3600 / wall,
+        ">=",
+        1000,
+    )
 
 
 def figure_p5(n_instances: int = 10_000, decisions: int = 2_000) -> Row:

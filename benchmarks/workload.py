@@ -9,6 +9,7 @@ from ``PCG64(seed)`` so a seed fully determines the arrays.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +55,11 @@ class Workload:
     def __len__(self) -> int:
         return self.n_tasks
 
+    def head(self, n: int) -> Workload:
+        """The first ``n`` tasks (the first part of the same arrival process)."""
+        fields = ("arrival_s", "run_s", "cpu", "memory_mib", "pull_s", "start_s", "stop_s")
+        return dataclasses.replace(self, **{f: getattr(self, f)[:n] for f in fields})
+
 
 def arrival_rate(
     n_instances: int,
@@ -75,14 +81,15 @@ def make_workload(
     instance_cpu: int = 2048,
     instance_memory: int = 7680,
     zones: int = 3,
+    run_mean_s: float = RUN_MEAN_S,
 ) -> Workload:
     """Return ``n_tasks`` tasks arriving as a Poisson process at ``load`` of cluster memory."""
     if n_tasks < 0 or n_instances < 1 or zones < 1 or not load > 0.0:
         raise ValueError("need n_tasks >= 0, n_instances >= 1, zones >= 1, load > 0")
     rng = np.random.Generator(np.random.PCG64(seed))
-    rate = arrival_rate(n_instances, load, instance_memory)
+    rate = arrival_rate(n_instances, load, instance_memory, run_mean_s)
     arrival_s = np.cumsum(rng.exponential(1.0 / rate, size=n_tasks))
-    run_s = rng.exponential(RUN_MEAN_S, size=n_tasks)
+    run_s = rng.exponential(run_mean_s, size=n_tasks)
     probs = np.array([p for _, _, p in SHAPES])
     kind = rng.choice(len(SHAPES), size=n_tasks, p=probs / probs.sum())
     cpu = np.array([c for c, _, _ in SHAPES], dtype=np.int64)[kind]
@@ -109,4 +116,19 @@ def make_workload(
         load=load,
         seed=seed,
         rate_per_s=rate,
+    )
+
+
+def make_day_workload(
+    n_tasks: int, n_instances: int, load: float = 0.7, day_s: float = 86400.0, seed: int = 0
+) -> Workload:
+    """``n_tasks`` lifecycles spread over ``day_s`` at ``load`` of cluster memory (P6).
+
+    The mean run time is chosen so that ``n_tasks`` arrivals fill one day at that load.
+    """
+    rate = n_tasks / day_s
+    mean_mem = sum(m * p for _, m, p in SHAPES)
+    hold_s = load * n_instances * 7680 / (mean_mem * rate)
+    return make_workload(
+        n_tasks, n_instances, load, seed, run_mean_s=max(hold_s - PULL_S - START_S - STOP_S, 1.0)
     )
