@@ -12,6 +12,7 @@ This module is pure: no simpy, no clock. Times are passed in.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -68,6 +69,9 @@ class ClusterState:
     ``g`` on the row; ``running_tasks[row]`` is the number of reserved tasks on the row.
     """
 
+    #: Requirement shapes whose fit masks are kept (the oldest is dropped beyond this).
+    FIT_CACHE = 32
+
     _INT_FIELDS = (
         "registered_cpu",
         "registered_memory",
@@ -98,6 +102,7 @@ class ClusterState:
         # index 0 counts instances without the attribute), kept incrementally once asked for.
         self._value_totals: dict[str, dict[str, np.ndarray]] = {}
         self._available = np.zeros(capacity, dtype=bool)
+        self._fits: dict[tuple[Any, ...], np.ndarray] = {}
         self.instance_arns: list[str] = []
         self.ec2_instance_ids: list[str] = []
         self.row_of: dict[str, int] = {}
@@ -178,6 +183,73 @@ class ClusterState:
 
     def _refresh_available(self, row: int) -> None:
         self._available[row] = self._status[row] == _ACTIVE and self._connected[row]
+        self._refresh_fit(row)
+
+    # -- fit masks, kept per requirement shape ------------------------------------------------
+    @staticmethod
+    def _shape(requirement: Requirement) -> tuple[Any, ...]:
+        return (
+            requirement.cpu,
+            requirement.memory_mib,
+            requirement.eni,
+            requirement.gpu,
+            requirement.ports_tcp,
+            requirement.ports_udp,
+        )
+
+    def fit_mask(self, requirement: Requirement) -> np.ndarray:
+        """Mask of available instances ``requirement`` fits on (CPU, memory, ENIs, GPUs, ports).
+
+        Kept per requirement shape and updated row by row as reservations and statuses change,
+        so a placement reads it instead of comparing every instance again. Do not write to it.
+        """
+        shape = self._shape(requirement)
+        mask = self._fits.get(shape)
+        if mask is None:
+            if len(self._fits) >= self.FIT_CACHE:
+                del self._fits[next(iter(self._fits))]  # the oldest shape
+            mask = np.zeros(self._capacity, dtype=bool)
+            mask[: self.n] = self._fit_all(shape)
+            self._fits[shape] = mask
+        return mask[: self.n]
+
+    def _fit_all(self, shape: tuple[Any, ...]) -> np.ndarray:
+        cpu, memory, eni, gpu, tcp, udp = shape
+        ok = self.remaining_cpu >= cpu
+        ok &= self.remaining_memory >= memory
+        ok &= self.available()
+        if tcp or udp:
+            ok &= self.static_ports + len(tcp) + len(udp) <= MAX_RESERVED_PORTS
+            for port in tcp:
+                ok &= self.port_free("tcp", port)
+            for port in udp:
+                ok &= self.port_free("udp", port)
+        if eni:
+            ok &= self.remaining_eni >= eni
+        if gpu:
+            ok &= self.remaining_gpu >= gpu
+        return ok
+
+    def _refresh_fit(self, row: int) -> None:
+        if not self._fits:
+            return
+        ints = self._int
+        available = bool(self._available[row])
+        cpu_left = int(ints["remaining_cpu"][row])
+        memory_left = int(ints["remaining_memory"][row])
+        for (cpu, memory, eni, gpu, tcp, udp), mask in self._fits.items():
+            fits = available and cpu_left >= cpu and memory_left >= memory
+            if fits and eni:
+                fits = int(ints["remaining_eni"][row]) >= eni
+            if fits and gpu:
+                fits = int(ints["remaining_gpu"][row]) >= gpu
+            if fits and (tcp or udp):
+                fits = int(ints["static_ports"][row]) + len(tcp) + len(udp) <= MAX_RESERVED_PORTS
+                fits = fits and not any(
+                    (key in self._ports and self._ports[key][row])
+                    for key in [("tcp", p) for p in tcp] + [("udp", p) for p in udp]
+                )
+            mask[row] = fits
 
     # -- registration ------------------------------------------------------------------------
     def _grow(self) -> None:
@@ -190,6 +262,8 @@ class ClusterState:
         self._connected = np.concatenate([self._connected, np.zeros(self._capacity, dtype=bool)])
         self._registered_at = np.concatenate([self._registered_at, np.zeros(self._capacity)])
         self._available = np.concatenate([self._available, np.zeros(self._capacity, dtype=bool)])
+        for shape, mask in self._fits.items():
+            self._fits[shape] = np.concatenate([mask, np.zeros(self._capacity, dtype=bool)])
         for key, used in self._ports.items():
             self._ports[key] = np.concatenate([used, np.zeros(self._capacity, dtype=bool)])
         for column in self._attributes.values():
@@ -232,6 +306,7 @@ class ClusterState:
         self.instance_arns.append(arn)
         self.ec2_instance_ids.append(ec2_instance_id)
         self.row_of[arn] = row
+        self._refresh_fit(row)
         self.version += 1
         return row
 
@@ -307,6 +382,7 @@ class ClusterState:
                 if code >= len(totals):
                     totals = self._fit_totals(group, name, code)
                 totals[code] += 1
+        self._refresh_fit(row)
 
     def release(self, row: int, requirement: Requirement, group: str) -> None:
         """Release what :meth:`reserve` reserved."""
@@ -326,6 +402,7 @@ class ClusterState:
         if by_attribute:
             for name, totals in by_attribute.items():
                 totals[self._attributes[name].codes[row] + 1] -= 1
+        self._refresh_fit(row)
 
     # -- the InstanceView protocol of the query language --------------------------------------
     def attribute(self, name: str) -> tuple[np.ndarray, Sequence[str]]:

@@ -173,3 +173,73 @@ def test_available_requires_active_and_connected():
     state.set_connected(2, True)
     assert state.version > v
     np.testing.assert_array_equal(state.available(), [False, True, True])
+
+
+# -- fit masks kept per requirement shape ------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ops=st.lists(
+        st.tuples(
+            st.sampled_from(["reserve", "release", "drain", "activate", "disconnect", "add"]),
+            st.integers(0, 9),
+            st.integers(0, 2),
+        ),
+        max_size=60,
+    )
+)
+def test_kept_fit_masks_equal_a_fresh_computation(ops):
+    from ecssim.model.enums import InstanceStatus
+    from ecssim.model.taskdef import Requirement
+
+    shapes = [
+        Requirement(512, 1024, (), (), 0, 0, 0),
+        Requirement(1024, 512, (8080,), (), 0, 0, 0),
+        Requirement(256, 256, (), (), 0, 1, 0),
+    ]
+    state = ClusterState("c", capacity=2)
+    for i in range(3):
+        state.add_instance(
+            f"a{i}",
+            f"i{i}",
+            cpu=2048,
+            memory_mib=4096,
+            eni_slots=2,
+            gpus=0,
+            attributes={},
+            registered_at=0.0,
+        )
+    for shape in shapes:
+        state.fit_mask(shape)  # start keeping them before the changes
+    held: list[tuple[int, Requirement]] = []
+    for op, row, which in ops:
+        row %= state.n
+        shape = shapes[which]
+        if op == "reserve" and state.fit_mask(shape)[row]:
+            state.reserve(row, shape, "g")
+            held.append((row, shape))
+        elif op == "release" and held:
+            r, s = held.pop(row % len(held))
+            state.release(r, s, "g")
+        elif op == "drain":
+            state.set_status(row, InstanceStatus.DRAINING)
+        elif op == "activate":
+            state.set_status(row, InstanceStatus.ACTIVE)
+            state.set_connected(row, True)
+        elif op == "disconnect":
+            state.set_connected(row, False)
+        elif op == "add":
+            state.add_instance(
+                f"b{state.n}",
+                f"j{state.n}",
+                cpu=1024,
+                memory_mib=2048,
+                eni_slots=1,
+                gpus=0,
+                attributes={},
+                registered_at=0.0,
+            )
+        for s in shapes:
+            fresh = ClusterState._fit_all(state, ClusterState._shape(s))
+            assert np.array_equal(state.fit_mask(s), fresh), (op, s)

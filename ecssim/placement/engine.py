@@ -147,22 +147,8 @@ class CandidateView:
 
 
 def _fit(state: ClusterState, requirement: Requirement) -> np.ndarray:
-    """Mask of available instances the requirement fits on (a new array)."""
-    ok = state.remaining_cpu >= requirement.cpu
-    ok &= state.remaining_memory >= requirement.memory_mib
-    ok &= state.available()
-    static = requirement.ports_tcp + requirement.ports_udp
-    if static:
-        ok &= state.static_ports + len(static) <= MAX_RESERVED_PORTS
-        for port in requirement.ports_tcp:
-            ok &= state.port_free("tcp", port)
-        for port in requirement.ports_udp:
-            ok &= state.port_free("udp", port)
-    if requirement.eni:
-        ok &= state.remaining_eni >= requirement.eni
-    if requirement.gpu:
-        ok &= state.remaining_gpu >= requirement.gpu
-    return ok
+    """Mask of available instances the requirement fits on (a new array the caller may narrow)."""
+    return state.fit_mask(requirement).copy()
 
 
 def _stage_masks(state: ClusterState, request: PlacementRequest) -> list[np.ndarray]:
