@@ -572,8 +572,11 @@ def _ci_frame(source: Any, figure: str | None, level: float = 0.95) -> pd.DataFr
 def _interval_by_variant(table: pd.DataFrame, figure: str, level: float) -> pd.DataFrame:
     from ecssim.experiment import t_quantile
 
-    factors = [c for c in table.columns if c not in _TABLE_COLUMNS and "/" not in str(c)]
-    keys = ["variant", *factors] if "variant" in table.columns else factors
+    if "label" in table.columns:
+        keys = ["label"]
+    else:
+        factors = [c for c in table.columns if c not in _TABLE_COLUMNS and "/" not in str(c)]
+        keys = ["variant", *factors] if "variant" in table.columns else factors
     rows = []
     for key, part in table.groupby(keys, sort=False) if keys else [((), table)]:
         values = part[figure].to_numpy(float)
@@ -639,7 +642,9 @@ def strategy_comparison(
       columns (one per varied path) that label the bars;
     - any frame with one row per bar and columns ``label``, ``mean``, ``low``, ``high``
       (``figure`` optional; NaN bounds draw no error bar);
-    - a ``Sweep.table`` (one row per run): the Student-t interval is computed per variant.
+    - a ``Sweep.table`` (one row per run): the Student-t interval is computed per variant
+      (its factor columns label the bars), or any table of runs with a ``label`` column and
+      one column per figure: the interval is computed per label.
 
     Args:
         table_or_ci: One of the inputs above.
