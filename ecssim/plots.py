@@ -1201,7 +1201,9 @@ def save_standard_plots(result: Result, out_dir: str | os.PathLike[str]) -> list
     """Write the standard PNG plots of a run into ``out_dir``.
 
     Writes ``running_vs_desired.png``, ``cluster_reservation.png``, ``cluster_map.png``,
-    ``placement_failures.png`` (only when there were failures) and ``task_timeline.png``.
+    ``placement_failures.png`` (only when there were failures), ``task_timeline.png``,
+    ``cluster_utilization.png`` (only when usage was modelled) and ``placement_decision.png``
+    (the last decision, only when placements were explained).
     Figures are drawn without pyplot, so no backend is needed and nothing stays open.
 
     Args:
@@ -1224,6 +1226,10 @@ def save_standard_plots(result: Result, out_dir: str | os.PathLike[str]) -> list
         jobs.append(("placement_failures", placement_failures, (11, 5)))
     n = 0 if result.tasks is None else result.tasks["container_instance"].nunique()
     jobs.append(("task_timeline", task_timeline, (11, max(4.0, 0.3 * min(n, 30) + 2))))
+    if (result.series["metric"] == "cpu_used").any():
+        jobs.append(("cluster_utilization", cluster_utilization, (10, 5)))
+    if result.placements is not None and len(result.placements):
+        jobs.append(("placement_decision", placement_decision, (10, 5)))
     written: list[Path] = []
     for name, draw, size in jobs:
         fig = Figure(figsize=size, layout="constrained")

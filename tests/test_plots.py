@@ -136,6 +136,29 @@ def test_save_standard_plots(result, tmp_path):
     assert all(p.stat().st_size > 1000 for p in paths)
 
 
+def test_save_standard_plots_adds_utilization_and_decision_when_recorded(tmp_path):
+    import ecssim
+
+    scenario = {
+        "version": 1,
+        "duration": "30m",
+        "explain": True,
+        "clusters": [{"clusterName": "prod"}],
+        "instances": [{"cluster": "prod", "instance_type": "m5.large", "count": 2}],
+        "task_definitions": [
+            {"family": "web", "containerDefinitions": [{"name": "w", "image": "w", "memory": 512}]}
+        ],
+        "services": [
+            {"cluster": "prod", "serviceName": "web", "taskDefinition": "web", "desiredCount": 3}
+        ],
+        "task_behavior": {"web": {"cpu_usage": 0.5}},
+    }
+    paths = plots.save_standard_plots(ecssim.run(scenario), tmp_path)
+    names = {p.name for p in paths}
+    assert {"cluster_utilization.png", "placement_decision.png"} <= names
+    assert all(p.stat().st_size > 1000 for p in paths)
+
+
 def test_pyplot_axes_when_none(result):
     import matplotlib.pyplot as plt
 
