@@ -135,3 +135,60 @@ def test_run_invariants(
     # The service never runs more than desiredCount x maximumPercent.
     svc = ecs.describe_services(cluster="prod", services=["web"])["services"][0]
     assert svc["runningCount"] + svc["pendingCount"] <= max(desired * 2, desired)
+
+
+def _check_service_bounds(sim: Simulation) -> None:
+    for cluster in sim.control.clusters.values():
+        for service in cluster.services.values():
+            assert service.running >= 0 and service.pending >= 0
+            assert service.running + service.pending == len(service.tasks)
+            cap = max(
+                service.desired_count,
+                service.desired_count * service.deployment_configuration["maximumPercent"] // 100,
+            )
+            if not service.wake_scheduled:  # the scheduler has acted on the latest change
+                assert len(service.tasks) <= cap, (service.name, len(service.tasks), cap)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**16),
+    desired=st.integers(1, 8),
+    later=st.integers(0, 10),
+    strategy=st.integers(0, len(STRATEGIES) - 1),
+    crash=st.sampled_from([None, "20m", "2h"]),
+    fail_at=st.lists(st.integers(300, 3000), max_size=2),
+)
+def test_invariants_hold_after_every_event(seed, desired, later, strategy, crash, fail_at):
+    """Every single event of a random run keeps the ledgers and service counts consistent."""
+    sim = Simulation(seed=seed)
+    ecs = sim.ecs
+    ecs.create_cluster(clusterName="prod")
+    sim.launch_instances("prod", "m5.large", count=3)
+    register(sim, "web", cpu=256, memory=900)
+    sim.set_behavior("web", crash_mtbf=crash)
+    ecs.create_service(
+        cluster="prod",
+        serviceName="web",
+        taskDefinition="web",
+        desiredCount=desired,
+        placementStrategy=STRATEGIES[strategy],
+    )
+    for t in fail_at:
+        sim.env.timeout(t).callbacks.append(
+            lambda _e: [
+                sim.fail_instance(i.ec2_instance_id, replace_after="3m")
+                for i in sim.control.instances[:1]
+                if np.isnan(i.stopped_at)
+            ]
+        )
+    sim.env.timeout(1800).callbacks.append(
+        lambda _e: ecs.update_service(cluster="prod", service="web", desiredCount=later)
+    )
+    steps = 0
+    while sim.now < 3600 and sim.step():
+        _check_ledgers(sim)
+        _check_service_bounds(sim)
+        steps += 1
+    assert steps > 10
+    _check_tasks(sim.result().tasks)
