@@ -23,6 +23,9 @@ from ecssim.model.taskdef import Requirement
 RESERVED_PORTS: tuple[int, ...] = (22, 2375, 2376, 51678, 51679)
 #: Most static host ports one instance may have reserved, reserved ports included.
 MAX_RESERVED_PORTS = 100
+#: Dynamic host ports (bridge, hostPort 0) come from the kernel's ephemeral range, 32768-60999
+#: on Amazon Linux (AG utils/ephemeral_ports_linux.go); they do not count against the cap above.
+DYNAMIC_PORTS = 60999 - 32768 + 1
 
 _ACTIVE = int(InstanceStatus.ACTIVE)
 
@@ -83,6 +86,7 @@ class ClusterState:
         "remaining_gpu",
         "running_tasks",
         "static_ports",
+        "dynamic_ports",
     )
 
     def __init__(self, name: str, capacity: int = 64) -> None:
@@ -155,6 +159,11 @@ class ClusterState:
         return self._int["running_tasks"][: self.n]
 
     @property
+    def dynamic_ports(self) -> np.ndarray:
+        """Dynamic host ports in use per instance (out of :data:`DYNAMIC_PORTS`)."""
+        return self._int["dynamic_ports"][: self.n]
+
+    @property
     def static_ports(self) -> np.ndarray:
         """Reserved static host ports per instance, the agent's reserved ports included."""
         return self._int["static_ports"][: self.n]
@@ -195,6 +204,7 @@ class ClusterState:
             requirement.gpu,
             requirement.ports_tcp,
             requirement.ports_udp,
+            requirement.dynamic_ports,
         )
 
     def fit_mask(self, requirement: Requirement) -> np.ndarray:
@@ -214,7 +224,7 @@ class ClusterState:
         return mask[: self.n]
 
     def _fit_all(self, shape: tuple[Any, ...]) -> np.ndarray:
-        cpu, memory, eni, gpu, tcp, udp = shape
+        cpu, memory, eni, gpu, tcp, udp, dynamic = shape
         ok = self.remaining_cpu >= cpu
         ok &= self.remaining_memory >= memory
         ok &= self.available()
@@ -228,6 +238,8 @@ class ClusterState:
             ok &= self.remaining_eni >= eni
         if gpu:
             ok &= self.remaining_gpu >= gpu
+        if dynamic:
+            ok &= self.dynamic_ports + dynamic <= DYNAMIC_PORTS
         return ok
 
     def _refresh_fit(self, row: int) -> None:
@@ -237,12 +249,14 @@ class ClusterState:
         available = bool(self._available[row])
         cpu_left = int(ints["remaining_cpu"][row])
         memory_left = int(ints["remaining_memory"][row])
-        for (cpu, memory, eni, gpu, tcp, udp), mask in self._fits.items():
+        for (cpu, memory, eni, gpu, tcp, udp, dynamic), mask in self._fits.items():
             fits = available and cpu_left >= cpu and memory_left >= memory
             if fits and eni:
                 fits = int(ints["remaining_eni"][row]) >= eni
             if fits and gpu:
                 fits = int(ints["remaining_gpu"][row]) >= gpu
+            if fits and dynamic:
+                fits = int(ints["dynamic_ports"][row]) + dynamic <= DYNAMIC_PORTS
             if fits and (tcp or udp):
                 fits = int(ints["static_ports"][row]) + len(tcp) + len(udp) <= MAX_RESERVED_PORTS
                 fits = fits and not any(
@@ -371,6 +385,7 @@ class ClusterState:
         for port in requirement.ports_udp:
             self._port_column("udp", port)[row] = True
         ints["static_ports"][row] += len(requirement.ports_tcp) + len(requirement.ports_udp)
+        ints["dynamic_ports"][row] += requirement.dynamic_ports
         counts = self._groups.get(group)
         if counts is None:
             counts = self._groups[group] = np.zeros(self._capacity, dtype=np.int32)
@@ -397,6 +412,7 @@ class ClusterState:
         for port in requirement.ports_udp:
             self._ports[("udp", port)][row] = False
         ints["static_ports"][row] -= len(requirement.ports_tcp) + len(requirement.ports_udp)
+        ints["dynamic_ports"][row] -= requirement.dynamic_ports
         self._groups[group][row] -= 1
         by_attribute = self._value_totals.get(group)
         if by_attribute:

@@ -446,3 +446,20 @@ class ClusterStateBuilder:
             if not connected:
                 state.set_connected(row, False)
         return state
+
+
+def test_dynamic_host_ports_do_not_count_against_the_static_cap_but_run_out_at_the_range():
+    from ecssim.model.taskdef import Requirement
+    from ecssim.state import DYNAMIC_PORTS, MAX_RESERVED_PORTS
+
+    state = make_state([(10**6, 10**7)])
+    many = Requirement(1, 1, (), (), 0, 0, 1000)  # 1000 bridge mappings with hostPort 0
+    for _ in range(DYNAMIC_PORTS // 1000):
+        d = place(state, PlacementRequest(many, "g"), np.random.default_rng(0))
+        assert d.row == 0
+        state.reserve(0, many, "g")
+    assert state.static_ports[0] < MAX_RESERVED_PORTS  # only the agent's reserved ports
+    d = place(state, PlacementRequest(many, "g"), np.random.default_rng(0))
+    assert d.reason == "RESOURCE:PORTS"
+    state.release(0, many, "g")
+    assert place(state, PlacementRequest(many, "g"), np.random.default_rng(0)).row == 0

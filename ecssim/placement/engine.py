@@ -19,7 +19,7 @@ from ecssim.model.enums import InstanceStatus
 from ecssim.model.taskdef import Requirement
 from ecssim.placement.query import Expression
 from ecssim.placement.strategies import get_strategy, is_builtin
-from ecssim.state import MAX_RESERVED_PORTS, ClusterState
+from ecssim.state import DYNAMIC_PORTS, MAX_RESERVED_PORTS, ClusterState
 
 #: Reasons in filter order; the reason for a failed placement is the closest instance's first.
 REASONS = (
@@ -157,6 +157,7 @@ def _stage_masks(state: ClusterState, request: PlacementRequest) -> list[np.ndar
     n = state.n
     ports = state.static_ports + len(requirement.ports_tcp + requirement.ports_udp)
     ports = ports <= MAX_RESERVED_PORTS
+    ports &= state.dynamic_ports + requirement.dynamic_ports <= DYNAMIC_PORTS
     for port in requirement.ports_tcp:
         ports &= state.port_free("tcp", port)
     for port in requirement.ports_udp:
