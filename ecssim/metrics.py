@@ -165,37 +165,60 @@ _FLOAT_COLUMNS = {
 COMPACT_ROWS = 200_000
 
 
-def _pack(name: str, rows: list[Any]) -> dict[str, np.ndarray]:
-    """Rows of channel ``name`` as one array per column (8 bytes a value instead of a tuple)."""
+def _pack(name: str, rows: list[Any]) -> dict[str, Any]:
+    """Rows of channel ``name`` as one array per column instead of a tuple per row.
+
+    Floats and integers become numpy arrays (8 bytes a value), ids and names pandas
+    categoricals (a small code a value), free text object arrays (a shared reference a value).
+    """
     fields = SCHEMAS[name]._fields
     if not rows:
         return {f: np.empty(0, dtype=np.float64 if f in _FLOAT_COLUMNS else object) for f in fields}
     columns = list(zip(*rows, strict=True))
-    out = {}
+    out: dict[str, Any] = {}
     for field, values in zip(fields, columns, strict=True):
         if field in _FLOAT_COLUMNS:
             out[field] = np.asarray(values, dtype=np.float64)
         elif field in CATEGORICAL:
-            out[field] = np.asarray(values, dtype=object)
+            out[field] = pd.Categorical(np.asarray(values, dtype=object))
         else:
             array = np.asarray(values)
             out[field] = array if array.dtype.kind in "biuf" else np.asarray(values, dtype=object)
     return out
 
 
-def build_frame(name: str, chunks: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+def _concat_categoricals(parts: list[Any]) -> pd.Categorical:
+    """One categorical from chunks (categoricals or object arrays), categories sorted.
+
+    Works on codes, so millions of rows never become Python objects again.
+    """
+    chunks = [p if isinstance(p, pd.Categorical) else pd.Categorical(p) for p in parts]
+    categories = sorted({value for chunk in chunks for value in chunk.categories.tolist()})
+    index = pd.Index(categories) if categories else pd.Index([], dtype=object)
+    codes = [
+        pd.Categorical(chunk, categories=index).codes
+        if not chunk.categories.equals(index)
+        else chunk.codes
+        for chunk in chunks
+    ]
+    merged = np.concatenate(codes) if codes else np.empty(0, dtype=np.int8)
+    return pd.Categorical.from_codes(merged, categories=index)
+
+
+def build_frame(name: str, chunks: list[dict[str, Any]]) -> pd.DataFrame:
     """Build the frame ``name`` from packed chunks, with its schema's columns and dtypes."""
     columns = list(SCHEMAS[name]._fields)
-    data = {}
+    data: dict[str, Any] = {}
     for column in columns:
         parts = [chunk[column] for chunk in chunks if len(chunk[column])]
-        data[column] = np.concatenate(parts) if parts else np.empty(0, dtype=object)
+        if column in CATEGORICAL:
+            data[column] = _concat_categoricals(parts)
+        else:
+            data[column] = np.concatenate(parts) if parts else np.empty(0, dtype=object)
     frame = pd.DataFrame(data, columns=columns)
     for column in columns:
         if column in _FLOAT_COLUMNS:
             frame[column] = frame[column].astype(np.float64)
-        elif column in CATEGORICAL:
-            frame[column] = frame[column].astype("category")
     return frame
 
 
