@@ -28,10 +28,8 @@ import multiprocessing
 import os
 import pickle
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -44,6 +42,7 @@ import pandas as pd
 from ecssim.errors import Problem, ScenarioError
 from ecssim.placement.strategies import BUILT_IN, get_strategy, known_strategies
 from ecssim.placement.strategies import register_strategy as _register_strategy
+from ecssim.result import atomic_directory
 from ecssim.scenario.loader import load_scenario
 from ecssim.scenario.paths import resolve_path
 from ecssim.scenario.schema import Scenario
@@ -891,10 +890,7 @@ class Sweep:
         :attr:`meta`. The sweep is written to a temporary folder beside the target and renamed
         into place, so a crash never leaves a half-written sweep that loads.
         """
-        target = Path(directory)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
+        with atomic_directory(directory) as tmp:
             table = self.table.copy()
             for path in self.factors:
                 if table[path].dtype == object:  # mixed or structured levels: JSON text
@@ -911,18 +907,7 @@ class Sweep:
                 "scenario": self.document,
             }
             (tmp / "sweep.json").write_text(json.dumps(info, indent=2, default=str) + "\n")
-            if target.exists():
-                old = target.with_name(f".{target.name}.old")
-                shutil.rmtree(old, ignore_errors=True)
-                target.rename(old)
-                tmp.rename(target)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                tmp.rename(target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return target
+        return Path(directory)
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> Sweep:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,31 @@ from ecssim.analysis import summarize
 from ecssim.metrics import CATEGORICAL, SCHEMAS
 
 FRAMES = ("tasks", "failures", "instances", "events", "series", "placements")
+
+
+@contextlib.contextmanager
+def atomic_directory(directory: str | os.PathLike[str]) -> Iterator[Path]:
+    """Fill a temporary folder beside ``directory``, then rename it into place.
+
+    A crash (or Ctrl-C) inside the block leaves no half-written folder that loads: the
+    temporary folder is removed and an existing ``directory`` is kept as it was.
+    """
+    target = Path(directory)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield tmp
+        if target.exists():
+            old = target.with_name(f".{target.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            target.rename(old)
+            tmp.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 class Result:
@@ -62,26 +89,12 @@ class Result:
         The run is written to a temporary folder beside the target and renamed into place, so a
         crash never leaves a half-written run that loads.
         """
-        target = Path(directory)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
+        with atomic_directory(directory) as tmp:
             for name, frame in self.frames.items():
                 frame.to_parquet(tmp / f"{name}.parquet", index=False)
             (tmp / "meta.json").write_text(json.dumps(_jsonable(self.meta), indent=2) + "\n")
             self.summary().to_csv(tmp / "summary.csv", index=False)
-            if target.exists():
-                old = target.with_name(f".{target.name}.old")
-                shutil.rmtree(old, ignore_errors=True)
-                target.rename(old)
-                tmp.rename(target)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                tmp.rename(target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return target
+        return Path(directory)
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> Result:
