@@ -44,14 +44,16 @@ SIZES = {
         "p6": (100_000, 200_000),
         "p7_tasks": 20_000,
         "p8_hours": 6.0,
+        "p9_run_s": 1.5,  # P9_RUN_S
     },
     "quick": {
-        "p1_tasks": 5_000,
+        "p1_tasks": 3_000,
         "p1_instances": 1_000,
-        "p4": ((1_000, 5_000), (10_000, 3_000)),
-        "p6": (10_000, 20_000),
-        "p7_tasks": 3_000,
-        "p8_hours": 1.0,
+        "p4": ((1_000, 3_000), (10_000, 2_000)),
+        "p6": (5_000, 10_000),
+        "p7_tasks": 2_000,
+        "p8_hours": 0.5,
+        "p9_run_s": 0.6,
     },
 }
 REPS = {"full": 3, "quick": 3}
@@ -340,7 +342,7 @@ def run_figures(mode: str, reps: int, ecssim_runner: EcssimRunner = ECSSIM_RUNNE
     rows += figure_p6(sizes["p6"])
     rows.append(figure_p7(sizes["p7_tasks"], reps))
     rows.append(figure_p8(sizes["p8_hours"]))
-    rows += figure_p9(reps)
+    rows += figure_p9(reps, run_s=sizes["p9_run_s"])
     return rows
 
 
