@@ -64,12 +64,34 @@ class _Step(simpy.Event):
             event.step(event.task)
 
 
+class _Backlog:
+    """Stands in for the control plane while the agent is disconnected: keeps the reports.
+
+    The agent calls ``self.control.<report>(...)``; while disconnected that is this object,
+    so the connected hot path pays nothing for the possibility of a disconnect.
+    """
+
+    __slots__ = ("calls",)
+
+    def __init__(self, calls: list[tuple[str, tuple[Any, ...]]]) -> None:
+        self.calls = calls
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        def keep(*args: Any) -> None:
+            self.calls.append((name, args))
+
+        return keep
+
+
 class Agent:
     """The ecs-agent of one container instance."""
 
     __slots__ = (
+        "_control",
         "_dead",
         "alive",
+        "backlog",
+        "connected",
         "control",
         "env",
         "free_cpu",
@@ -81,6 +103,7 @@ class Agent:
         "process",
         "queue",
         "rng",
+        "stops",
     )
 
     def __init__(
@@ -102,6 +125,12 @@ class Agent:
         self.queue: deque[Task] = deque()
         self.images: set[str] = set()
         self.alive = True
+        #: ``agentConnected``: while False, reports wait in ``backlog`` and stop requests in
+        #: ``stops``; both are delivered on reconnect.
+        self.connected = True
+        self.backlog: list[tuple[str, tuple[Any, ...]]] = []
+        self.stops: list[Task] = []
+        self._control = control
         self._dead = env.event()
         self.process = env.process(self._run())
 
@@ -109,8 +138,8 @@ class Agent:
     def _run(self) -> Generator[simpy.Event, Any, None]:
         boot = self.params.instance_boot.sample(self.rng)
         yield self.env.timeout(boot)
-        if not self.alive:
-            return
+        if not self.alive or self.instance.row >= 0:
+            return  # gone, or registered by the boot after a restart
         self.control.register_instance(self.instance)
         yield self._dead  # nothing happens here until the instance ends
 
@@ -119,6 +148,7 @@ class Agent:
         if not self.alive:
             return
         self.alive = False
+        self._reconnected_quietly()
         now = self.env.now
         for task in list(self.instance.tasks.values()):
             task.token += 1  # cancel whatever step was pending
@@ -129,6 +159,60 @@ class Agent:
             task.held = False
         self.queue.clear()
         self._dead.succeed()
+
+    def deregistered(self) -> None:
+        """The container instance was deregistered: the agent stops managing its tasks.
+
+        Their containers keep running on the host, unobserved (orphaned).
+        """
+        if not self.alive:
+            return
+        self.alive = False
+        self._reconnected_quietly()
+        for task in self.instance.tasks.values():
+            task.token += 1
+        self.queue.clear()
+        self._dead.succeed()
+
+    def restart(self) -> None:
+        """The instance is up again after :meth:`terminate`: an empty host, a fresh agent."""
+        if self.alive:
+            return
+        instance = self.instance
+        self.alive = True
+        self.free_cpu = instance.registered_cpu
+        self.free_memory = instance.registered_memory
+        self.free_gpu = instance.gpus
+        self.queue.clear()
+        self._dead = self.env.event()
+        if instance.row < 0:
+            # It went down while booting: boot again, then register.
+            self.process = self.env.process(self._run())
+
+    # -- connection to the control plane -------------------------------------------------------
+    def disconnect(self) -> None:
+        """Lose the connection: reports are kept in ``backlog`` until :meth:`reconnect`."""
+        if not self.connected:
+            return
+        self.connected = False
+        self.control = _Backlog(self.backlog)  # type: ignore[assignment]
+
+    def reconnect(self) -> None:
+        """Connect again: deliver the backlog of reports in order, then the stop requests."""
+        if self.connected:
+            return
+        backlog, stops = self.backlog, self.stops
+        self._reconnected_quietly()
+        for name, args in backlog:
+            getattr(self.control, name)(*args)
+        for task in stops:
+            self.stop(task)
+
+    def _reconnected_quietly(self) -> None:
+        self.connected = True
+        self.control = self._control
+        self.backlog = []
+        self.stops = []
 
     # -- timers --------------------------------------------------------------------------------
     def _after(self, delay: float, step: Callable[[Task], None], task: Task) -> None:
@@ -204,6 +288,9 @@ class Agent:
         """Stop a task the control plane set to desiredStatus STOPPED."""
         if not self.alive or task.last_status >= TaskStatus.STOPPING:
             return
+        if not self.connected:
+            self.stops.append(task)  # delivered when the agent reconnects
+            return
         task.token += 1  # cancel the pending step
         if task.pull_stopped_at > self.env.now:
             task.pull_stopped_at = self.env.now  # the pull in progress is abandoned
@@ -228,6 +315,9 @@ class Agent:
         task.execution_stopped_at = self.env.now
         self._deprovision(task)
 
+    def _report_stopped(self, task: Task) -> None:
+        self.control.task_stopped(task)
+
     def _deprovision(self, task: Task) -> None:
         if task.held:
             need = task.requirement
@@ -238,6 +328,6 @@ class Agent:
             self._admit()
         if task.requirement.eni and task.last_status >= TaskStatus.PENDING:
             self.control.set_status(task, TaskStatus.DEPROVISIONING)
-            self._after(self.params.eni_detach.sample(self.rng), self.control.task_stopped, task)
+            self._after(self.params.eni_detach.sample(self.rng), self._report_stopped, task)
         else:
             self.control.task_stopped(task)

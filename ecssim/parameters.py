@@ -41,6 +41,11 @@ class SimParameters:
         metrics_interval: How often modelled CPU/memory usage is sampled into the ``cpu_used``
             / ``memory_used`` series; ECS publishes service metrics every 60 s (DG
             cloudwatch-metrics). 60 s.
+        spot_notice: Time from a Spot interruption notice to the termination of the instance:
+            two minutes (DG container-instance-spot).
+        spot_draining: ``ECS_ENABLE_SPOT_INSTANCE_DRAINING``: the agent sets its instance
+            DRAINING at the Spot notice (it polls IMDS every second). Off by default
+            (DG container-instance-spot; AG app/agent.go).
     """
 
     instance_boot: Distribution = field(default_factory=lambda: Uniform(60.0, 180.0))
@@ -56,11 +61,18 @@ class SimParameters:
     steady_state_check: float = 30.0
     deregistered_visible: float = 3600.0
     metrics_interval: float = 60.0
+    spot_notice: float = 120.0
+    spot_draining: bool = False
 
     @classmethod
     def names(cls) -> list[str]:
         """Return the parameter names a scenario may set."""
         return [f.name for f in fields(cls)]
+
+    @classmethod
+    def boolean_names(cls) -> set[str]:
+        """Return the names of the parameters that take true or false."""
+        return {"spot_draining"}
 
     @classmethod
     def distribution_names(cls) -> set[str]:

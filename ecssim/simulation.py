@@ -18,17 +18,31 @@ from typing import Any
 
 import simpy
 
-from ecssim.control.client import ClientError, ECSClient
+from ecssim.control.client import ClientError, ECSClient, ParamValidationError
 from ecssim.control.plane import ControlPlane, ControlPlaneError, constraints_from, strategies_from
 from ecssim.control.records import InstanceRecord
+from ecssim.control.selectors import resolve
 from ecssim.distributions import Distribution, parse_distribution, parse_mtbf
+from ecssim.errors import InputError
 from ecssim.metrics import Recorder
 from ecssim.model.catalogue import get_instance_type
+from ecssim.model.enums import StopCode
 from ecssim.parameters import SimParameters
 from ecssim.result import Result
 from ecssim.rng import Streams
 from ecssim.scenario.loader import load_scenario
-from ecssim.scenario.schema import InstanceFailure, InstanceGroup, Scenario, TaskBehavior, Workload
+from ecssim.scenario.schema import (
+    AgentDisconnect,
+    AzOutage,
+    Fault,
+    InstanceFailure,
+    InstanceGroup,
+    InstanceStop,
+    Scenario,
+    SpotInterruption,
+    TaskBehavior,
+    Workload,
+)
 from ecssim.units import parse_duration
 from ecssim.usage import RandomWalk, parse_usage
 
@@ -230,9 +244,14 @@ class Simulation:
         if replace_after is not None:
             self._replace_later(record, parse_duration(replace_after))
 
-    def _replace_later(self, record: InstanceRecord, delay: float) -> None:
+    def _replace_later(
+        self,
+        record: InstanceRecord,
+        delay: float,
+        launched: Callable[[list[InstanceRecord]], None] | None = None,
+    ) -> None:
         def replace(_event: simpy.Event) -> None:
-            self.control.launch_instances(
+            new = self.control.launch_instances(
                 record.cluster.name,
                 record.instance_type,
                 count=1,
@@ -242,6 +261,8 @@ class Simulation:
                 memory_mib=record.registered_memory,
                 market=record.market,
             )
+            if launched is not None:
+                launched(new)
 
         self.env.timeout(delay).callbacks.append(replace)
 
@@ -346,6 +367,19 @@ class Simulation:
         return sim
 
     def _launch_group(self, group: InstanceGroup) -> None:
+        if group.spot_mtbf is not None:
+            launched = self.control.launch_instances(
+                group.cluster,
+                get_instance_type(group.instance_type),
+                count=group.count,
+                zones=list(group.zones),
+                attributes=group.attributes,
+                cpu=group.cpu,
+                memory_mib=group.memory_mib,
+                market=group.market,
+            )
+            self._arm_spot(group, launched)
+            return
         self.launch_instances(
             group.cluster,
             group.instance_type,
@@ -364,12 +398,14 @@ class Simulation:
             self.env.timeout(t - self.env.now).callbacks.append(lambda _event: _call(fn))
 
     def _action(self, index: int, call: str, kwargs: Mapping[str, Any]) -> None:
+        """Run a scripted call; selectors are resolved now; a failure never stops the run."""
         try:
-            getattr(self.ecs, call)(**kwargs)
-        except (ClientError, ControlPlaneError) as err:
+            request = resolve(self.control, call, kwargs)
+            getattr(self.ecs, call)(**request)
+        except (ClientError, ControlPlaneError, ParamValidationError, InputError) as err:
             self.control.event("action_failed", f"actions[{index}].{call}: {err}")
         else:
-            self.control.event("action", f"actions[{index}].{call}({_kwargs_text(kwargs)})")
+            self.control.event("action", f"actions[{index}].{call}({_kwargs_text(request)})")
 
     def _workload(self, workload: Workload, duration_s: float) -> Generator[simpy.Event, Any, None]:
         env = self.env
@@ -416,53 +452,213 @@ class Simulation:
                     origin=origin,
                 )
 
-    def _fault(self, fault: InstanceFailure) -> None:
+    def _fault(self, fault: Fault) -> None:
         name = f"fault[{fault.index}]"
+        control = self.control
+        if isinstance(fault, AzOutage):
+            self._az_outage(fault, name)
+            return
+        if isinstance(fault, InstanceFailure):
+            replace_after = fault.replace_after_s
 
-        def eligible() -> list[InstanceRecord]:
-            return [
-                i
-                for i in self.control.instances
-                if i.cluster.name == fault.cluster
-                and math.isnan(i.stopped_at)
-                and (fault.zone is None or i.zone == fault.zone)
-            ]
+            def fire(instance: InstanceRecord) -> None:
+                control.fail_instance(instance, reason=f"failed ({name})")
+                if replace_after is not None:
+                    self._replace_later(instance, replace_after)
 
-        def fail(instance: InstanceRecord) -> None:
-            if not math.isnan(instance.stopped_at):
-                return
-            self.control.fail_instance(instance, reason=f"failed ({name})")
-            if fault.replace_after_s is not None:
-                self._replace_later(instance, fault.replace_after_s)
+        elif isinstance(fault, InstanceStop):
 
+            def fire(instance: InstanceRecord) -> None:
+                control.instance_down(instance, reason=f"stopped ({name})", ec2_stopped=True)
+
+        elif isinstance(fault, SpotInterruption):
+
+            def fire(instance: InstanceRecord) -> None:
+                self._spot_notice(instance, fault.replace_after_s)
+
+        else:
+            self._agent_disconnects(fault, name)
+            return
+        spot = isinstance(fault, SpotInterruption)
+
+        def eligible(instance: InstanceRecord) -> bool:
+            return (
+                instance.cluster.name == fault.cluster
+                and math.isnan(instance.stopped_at)
+                and math.isnan(instance.down_since)
+                and (fault.zone is None or instance.zone == fault.zone)
+                and (not spot or instance.market == "spot")
+            )
+
+        self._instances_fault(fault, name, eligible, fire)
+
+    def _instances_fault(
+        self,
+        fault: InstanceFailure | InstanceStop | SpotInterruption | AgentDisconnect,
+        name: str,
+        eligible: Callable[[InstanceRecord], bool],
+        fire: Callable[[InstanceRecord], None],
+    ) -> None:
+        """Fire ``fire`` on ``count`` eligible instances at ``at``, or per instance by MTBF."""
         if fault.at_s is not None:
             rng = self.streams.get(name)
 
             def at_time() -> None:
-                pool = eligible()
+                pool = [i for i in self.control.instances if eligible(i)]
                 if not pool:
                     self.control.event("fault_skipped", f"{name}: no running instance to fail")
                     return
                 chosen = rng.choice(len(pool), size=min(fault.count, len(pool)), replace=False)
                 for index in sorted(int(c) for c in chosen):
-                    fail(pool[index])
+                    fire(pool[index])
 
             self._at(fault.at_s, at_time)
         elif fault.mtbf is not None:
             mtbf = fault.mtbf
 
             def arm(instance: InstanceRecord) -> None:
-                if instance.cluster.name != fault.cluster:
-                    return
-                if fault.zone is not None and instance.zone != fault.zone:
+                if not eligible(instance):
                     return
                 ttf = mtbf.sample(self.streams.get(f"{name}:{instance.ec2_instance_id}"))
                 if math.isfinite(ttf):
-                    self.env.timeout(ttf).callbacks.append(lambda _e: fail(instance))
+                    self.env.timeout(ttf).callbacks.append(
+                        lambda _e: fire(instance) if eligible(instance) else None
+                    )
 
             self.control.launch_hooks.append(arm)
-            for instance in eligible():
+            for instance in list(self.control.instances):
                 arm(instance)
+
+    def _agent_disconnects(self, fault: AgentDisconnect, name: str) -> None:
+        """Disconnect agents for ``duration``; with an MTBF, again after each reconnect."""
+        control = self.control
+        durations = self.streams.get(f"{name}:duration")
+
+        def eligible(instance: InstanceRecord) -> bool:
+            return (
+                instance.cluster.name == fault.cluster
+                and math.isnan(instance.stopped_at)
+                and (fault.zone is None or instance.zone == fault.zone)
+            )
+
+        def fire(instance: InstanceRecord) -> None:
+            if instance.row < 0:
+                # Not registered yet: with an MTBF, count again from now.
+                if fault.mtbf is not None:
+                    rearm(instance)
+                return
+            if control.disconnect_agent(instance, why=f" ({name})"):
+                back = fault.duration.sample(durations)
+                self.env.timeout(back).callbacks.append(lambda _e: reconnect(instance))
+            elif fault.mtbf is not None:
+                rearm(instance)
+
+        def reconnect(instance: InstanceRecord) -> None:
+            control.reconnect_agent(instance)
+            if fault.mtbf is not None:
+                rearm(instance)
+
+        def rearm(instance: InstanceRecord) -> None:
+            if not eligible(instance):
+                return
+            assert fault.mtbf is not None
+            ttf = fault.mtbf.sample(self.streams.get(f"{name}:{instance.ec2_instance_id}"))
+            if math.isfinite(ttf):
+                self.env.timeout(ttf).callbacks.append(
+                    lambda _e: fire(instance) if eligible(instance) else None
+                )
+
+        self._instances_fault(fault, name, eligible, fire)
+
+    def _az_outage(self, fault: AzOutage, name: str) -> None:
+        """Every instance of the zone goes down (containers die), and is back after duration.
+
+        ECS sees them ``agentConnected=false`` after ``instance_lost_after`` and stops their
+        tasks; services replace them in the surviving zones. The instances stay ACTIVE and come
+        back empty; AZ rebalancing then moves service tasks back.
+        """
+        control = self.control
+
+        def start() -> None:
+            down = [
+                i
+                for i in control.instances
+                if i.zone == fault.zone
+                and (fault.cluster is None or i.cluster.name == fault.cluster)
+                and math.isnan(i.stopped_at)
+            ]
+            control.event(
+                "az_outage",
+                f"{name}: Availability Zone {fault.zone} unreachable "
+                f"({len(down)} instances) for {fault.duration_s:g} s.",
+                cluster=fault.cluster,
+            )
+            for instance in down:
+                control.instance_down(instance, reason=f"unreachable (AZ outage, {name})")
+
+            def end(_event: object) -> None:
+                control.event(
+                    "az_recovered",
+                    f"{name}: Availability Zone {fault.zone} is back.",
+                    cluster=fault.cluster,
+                )
+                for instance in down:
+                    control.instance_up(instance)
+
+            self.env.timeout(fault.duration_s).callbacks.append(end)
+
+        self._at(fault.at_s, start)
+
+    def _spot_notice(
+        self,
+        instance: InstanceRecord,
+        replace_after: float | None,
+        group: InstanceGroup | None = None,
+    ) -> None:
+        """A Spot interruption notice: termination follows after ``spot_notice``."""
+        control = self.control
+        params = self.parameters
+        if not math.isnan(instance.stopped_at):
+            return
+        control.event(
+            "spot_interruption_notice",
+            f"EC2 Spot instance {instance.ec2_instance_id}: interruption notice, terminated in "
+            f"{params.spot_notice:g} s.",
+            cluster=instance.cluster.name,
+            instance=instance,
+        )
+        if params.spot_draining:
+            control.drain(instance, why=" (Spot interruption notice)")
+
+        def terminate(_event: object) -> None:
+            control.fail_instance(
+                instance,
+                reason="terminated (Spot interruption)",
+                code=StopCode.SPOT_INTERRUPTION,
+                lost_after=0.0,
+                task_reason=f"Host EC2 (instance {instance.ec2_instance_id}) terminated: "
+                "Spot interruption.",
+            )
+            if replace_after is not None:
+                # A replacement from a group with its own interruptions gets them too.
+                rearm = functools.partial(self._arm_spot, group) if group is not None else None
+                self._replace_later(instance, replace_after, rearm)
+
+        self.env.timeout(params.spot_notice).callbacks.append(terminate)
+
+    def _arm_spot(self, group: InstanceGroup, instances: Sequence[InstanceRecord]) -> None:
+        """Per-instance Spot interruptions of a group with ``spot: {mtbf | rate}``."""
+        mtbf = group.spot_mtbf
+        assert mtbf is not None
+        for instance in instances:
+            ttf = mtbf.sample(self.streams.get(f"spot:{instance.ec2_instance_id}"))
+            if math.isfinite(ttf):
+                self.env.timeout(ttf).callbacks.append(
+                    functools.partial(
+                        lambda i, _e: self._spot_notice(i, group.spot_replace_after_s, group),
+                        instance,
+                    )
+                )
 
 
 def _call(fn: Callable[[], object]) -> None:

@@ -111,6 +111,69 @@ def test_binpack_uses_fewer_instances_than_spread() -> None:
     assert used["binpack"] < used["spread"]
 
 
+def test_az_outage_recovers_and_rebalances() -> None:
+    res = result_of("az-outage")
+    web = res.tasks[res.tasks["service"] == "web"]
+
+    def per_zone(t: float) -> dict[str, int]:
+        alive = web[(web["started_at"] <= t) & ~(web["desired_stopped_at"] <= t)]
+        return alive["availability_zone"].astype(str).value_counts().to_dict()
+
+    balanced = {"us-east-1a": 4, "us-east-1b": 4, "us-east-1c": 4}
+    assert per_zone(3600 - 1) == balanced
+    # ECS notices the zone at 1h02 (instance_lost_after); replacements run within a minute.
+    during = per_zone(3720 + 60)
+    assert "us-east-1a" not in during and sum(during.values()) == 12
+    assert per_zone(res.end - 1) == balanced  # rebalanced after the zone returned at 2h
+    events = res.events
+    assert (events[events["kind"] == "az_rebalancing"]["t"] >= 7200).sum() >= 1
+
+
+def test_spot_interruptions_drain_before_termination() -> None:
+    res = result_of("spot-interruptions")
+    events = res.events
+    notices = events[events["kind"] == "spot_interruption_notice"]
+    drained = events[events["kind"] == "instance_draining"]
+    assert len(notices) >= 3 and len(drained) == len(notices)
+    tasks = res.tasks
+    web = tasks[tasks["service"] == "web"]
+    # Spot draining: every interrupted task was replaced during the 2-minute notice.
+    assert "SpotInterruption" not in set(web["stop_code"].dropna())
+    assert len(alive_at(web, res.end - 1)) == 10
+    instances = res.instances
+    replaced = instances[(instances["market"] == "spot") & (instances["launched_at"] > 0)]
+    assert len(replaced) >= 1  # the group replaces terminated Spot instances
+
+
+def test_draining_story() -> None:
+    res = result_of("draining")
+    tasks = res.tasks
+    series = res.series
+
+    def running(service: str) -> pd.Series:
+        rows = series[
+            (series["metric"] == "running_count")
+            & (series["service"] == service)
+            & (series["t"] >= 1800)
+            & (series["t"] < 3000)
+        ]
+        return rows["value"]
+
+    assert running("web").min() >= 6  # 100/200: replacements first
+    assert running("api").min() < 6 and running("api").min() >= 3  # 50/200: may stop first
+    batch = tasks[tasks["family"] == "batch"]
+    assert (batch["stop_code"] == "EssentialContainerExited").all()  # untouched by the drain
+    instances = res.instances
+    zone_a = instances[instances["availability_zone"] == "us-east-1a"]
+    assert (zone_a["last_status"] == "INACTIVE").all()
+    assert "action_failed" not in set(res.events["kind"])
+    moved = tasks[
+        (tasks["stop_code"] == "ServiceSchedulerInitiated") & (tasks["stopped_at"] > 1800)
+    ]
+    assert set(moved["availability_zone"].astype(str)) == {"us-east-1a"}
+    assert len(moved) == 4  # two web and two api tasks left the drained zone
+
+
 def test_readme_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     blocks = python_blocks(ROOT / "README.md")
     assert blocks, "README.md has no ```python block"

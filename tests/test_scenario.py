@@ -552,8 +552,12 @@ CASES = [
     ),
     (
         edit("faults.0", {"az_outage": {"zone": "us-east-1a", "at": "1h"}}),
-        "faults[0].az_outage: fault kind az_outage is not simulated yet (known: "
-        "instance_failure)",
+        "faults[0].az_outage.duration: missing required key",
+    ),
+    (
+        edit("faults.0", {"image_pull_failure": {"cluster": "prod", "at": "1h"}}),
+        "faults[0].image_pull_failure: fault kind image_pull_failure is not simulated yet "
+        "(known: instance_failure, instance_stop, agent_disconnect, az_outage, spot_interruption)",
     ),
     (
         edit("faults.0", {"instance_failur": {"cluster": "prod", "at": "1h"}}),

@@ -27,6 +27,7 @@ from ecssim.model.taskdef import TaskDefinition, parse_task_definition
 from ecssim.placement.query import QueryError
 from ecssim.placement.strategies import validate_strategy
 from ecssim.rng import stable_hash
+from ecssim.scenario.ecs_requests import SHAPES
 
 #: Wall-clock time that simulated time 0 maps to in API responses.
 SIM_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -40,6 +41,14 @@ class ClientError(EcssimError):
     def __init__(self, message: str) -> None:
         super().__init__(f"An error occurred ({self.code}): {message}")
         self.message = message
+
+
+class ParamValidationError(EcssimError, ValueError):
+    """A request that does not match botocore's input shape (boto3 checks it client-side)."""
+
+    def __init__(self, report: str) -> None:
+        super().__init__(f"Parameter validation failed:\n{report}")
+        self.report = report
 
 
 def _error_class(code: str) -> type[ClientError]:
@@ -80,6 +89,26 @@ class ECSClient:
     def __init__(self, control: ControlPlane) -> None:
         self._control = control
         self.exceptions = SimpleNamespace(**_ERRORS)
+
+    @staticmethod
+    def _validate(shape: str, request: dict[str, Any]) -> None:
+        """Check a request's keys against botocore's input shape, as boto3 does before sending.
+
+        Unknown and missing keys are reported together, in botocore's words.
+        """
+        members = SHAPES[shape]
+        problems = [
+            f'Unknown parameter in input: "{key}", must be one of: ' + ", ".join(members.members)
+            for key in request
+            if key not in members.members
+        ]
+        problems += [
+            f'Missing required parameter in input: "{key}"'
+            for key in members.required
+            if request.get(key) is None
+        ]
+        if problems:
+            raise ParamValidationError("\n".join(problems))
 
     # -- plumbing ----------------------------------------------------------------------------------
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -143,7 +172,10 @@ class ECSClient:
 
     def _describe_cluster(self, cluster: ClusterRecord) -> dict[str, Any]:
         state = cluster.state
-        active = state.status == int(InstanceStatus.ACTIVE)
+        # Registered: ACTIVE or DRAINING (INACTIVE ones are deregistered or gone).
+        active = (state.status == int(InstanceStatus.ACTIVE)) | (
+            state.status == int(InstanceStatus.DRAINING)
+        )
         running = sum(1 for t in cluster.tasks.values() if t.last_status == TaskStatus.RUNNING)
         pending = sum(1 for t in cluster.tasks.values() if t.last_status < TaskStatus.RUNNING)
         return {
@@ -195,6 +227,7 @@ class ECSClient:
     # -- tasks -------------------------------------------------------------------------------------
     def run_task(self, taskDefinition: str, **kwargs: Any) -> dict[str, Any]:
         """RunTask: up to 10 tasks placed by the placement engine."""
+        self._validate("RunTaskRequest", {"taskDefinition": taskDefinition, **kwargs})
         count = kwargs.get("count", 1)
         if not isinstance(count, int) or not 1 <= count <= 10:
             raise InvalidParameterException("count must be between 1 and 10.")
@@ -217,6 +250,10 @@ class ECSClient:
         self, taskDefinition: str, containerInstances: list[str], **kwargs: Any
     ) -> dict[str, Any]:
         """StartTask: one task on each named container instance (at most 10)."""
+        self._validate(
+            "StartTaskRequest",
+            {"taskDefinition": taskDefinition, "containerInstances": containerInstances, **kwargs},
+        )
         if not 1 <= len(containerInstances) <= 10:
             raise InvalidParameterException("containerInstances must hold 1 to 10 instances.")
         cluster = self._cluster(kwargs.get("cluster"))
@@ -343,6 +380,7 @@ class ECSClient:
     # -- services ----------------------------------------------------------------------------------
     def create_service(self, serviceName: str, **kwargs: Any) -> dict[str, Any]:
         """CreateService (REPLICA, EC2)."""
+        self._validate("CreateServiceRequest", {"serviceName": serviceName, **kwargs})
         cluster = self._cluster(kwargs.get("cluster"))
         if "taskDefinition" not in kwargs:
             raise InvalidParameterException("TaskDefinition must be specified.")
@@ -362,6 +400,8 @@ class ECSClient:
             deployment_configuration=kwargs.get("deploymentConfiguration"),
             request={"serviceName": serviceName, **kwargs},
         )
+        # BC CreateServiceRequest: ENABLED when not given on create.
+        service.az_rebalancing = kwargs.get("availabilityZoneRebalancing", "ENABLED") == "ENABLED"
         return {"service": self._describe_service(service)}
 
     def _service(self, cluster: str | None, service: str) -> ServiceRecord:
@@ -371,6 +411,7 @@ class ECSClient:
         self, service: str, cluster: str | None = None, **kwargs: Any
     ) -> dict[str, Any]:
         """UpdateService: desiredCount and/or taskDefinition."""
+        self._validate("UpdateServiceRequest", {"service": service, **kwargs})
         record = self._service(cluster, service)
         desired = kwargs.get("desiredCount")
         if desired is not None and (not isinstance(desired, int) or desired < 0):
@@ -380,6 +421,9 @@ class ECSClient:
             definition = self._definition(kwargs["taskDefinition"])
         if kwargs.get("deploymentConfiguration"):
             record.deployment_configuration.update(kwargs["deploymentConfiguration"])
+        if kwargs.get("availabilityZoneRebalancing") is not None:
+            # BC UpdateServiceRequest: when absent, the service keeps its current value.
+            record.az_rebalancing = kwargs["availabilityZoneRebalancing"] == "ENABLED"
         self._call(
             self._control.update_service, record, desired_count=desired, definition=definition
         )
@@ -457,9 +501,91 @@ class ECSClient:
             "placementConstraints": list(request.get("placementConstraints", [])),
             "placementStrategy": list(request.get("placementStrategy", [])),
             "schedulingStrategy": "REPLICA",
+            "availabilityZoneRebalancing": "ENABLED" if service.az_rebalancing else "DISABLED",
         }
 
     # -- container instances -----------------------------------------------------------------------
+    def update_container_instances_state(self, **request: Any) -> dict[str, Any]:
+        """UpdateContainerInstancesState: ACTIVE <-> DRAINING (only from ACTIVE to DRAINING)."""
+        self._validate("UpdateContainerInstancesStateRequest", request)
+        record = self._cluster(request.get("cluster"))
+        status = request["status"]
+        if status not in ("ACTIVE", "DRAINING"):
+            raise InvalidParameterException(
+                "Container instance status can only be set to ACTIVE or DRAINING."
+            )
+        found, failures = [], []
+        for reference in request["containerInstances"]:
+            try:
+                found.append(self._instance(record, reference))
+            except InvalidParameterException:
+                failures.append({"arn": reference, "reason": "MISSING"})
+        self._call(self._control.update_instances_state, found, InstanceStatus[status])
+        return {
+            "containerInstances": [self._describe_instance(i) for i in found],
+            "failures": failures,
+        }
+
+    def deregister_container_instance(self, **request: Any) -> dict[str, Any]:
+        """DeregisterContainerInstance (``force`` orphans the tasks still running on it)."""
+        self._validate("DeregisterContainerInstanceRequest", request)
+        record = self._cluster(request.get("cluster"))
+        instance = self._instance(record, request["containerInstance"])
+        self._call(
+            self._control.deregister_instance, instance, force=bool(request.get("force", False))
+        )
+        return {"containerInstance": self._describe_instance(instance)}
+
+    def _attribute_targets(
+        self, record: ClusterRecord, attributes: list[dict[str, Any]]
+    ) -> list[tuple[InstanceRecord, dict[str, Any]]]:
+        if not attributes:
+            raise InvalidParameterException("attributes must not be empty.")
+        if len(attributes) > 10:
+            raise InvalidParameterException("You can specify up to 10 attributes in a single call.")
+        out = []
+        for attribute in attributes:
+            name = attribute.get("name")
+            if not isinstance(name, str) or not name:
+                raise InvalidParameterException("Attribute name must be specified.")
+            if attribute.get("targetType", "container-instance") != "container-instance":
+                raise InvalidParameterException("targetType must be container-instance.")
+            target = attribute.get("targetId")
+            if not target:
+                raise InvalidParameterException(
+                    f"Attribute {name} must name its target container instance (targetId)."
+                )
+            out.append((self._instance(record, str(target)), attribute))
+        return out
+
+    def put_attributes(self, **request: Any) -> dict[str, Any]:
+        """PutAttributes: custom attributes on container instances (used by ``memberOf``)."""
+        self._validate("PutAttributesRequest", request)
+        record = self._cluster(request.get("cluster"))
+        targets = self._attribute_targets(record, list(request["attributes"]))
+        for instance, attribute in targets:
+            self._control.put_attribute(instance, attribute["name"], attribute.get("value"))
+        return {"attributes": [self._attribute(i, a) for i, a in targets]}
+
+    def delete_attributes(self, **request: Any) -> dict[str, Any]:
+        """DeleteAttributes."""
+        record = self._cluster(request.get("cluster"))
+        targets = self._attribute_targets(record, list(request.get("attributes") or []))
+        for instance, attribute in targets:
+            self._control.put_attribute(instance, attribute["name"], None)
+        return {"attributes": [self._attribute(i, a) for i, a in targets]}
+
+    @staticmethod
+    def _attribute(instance: InstanceRecord, attribute: dict[str, Any]) -> dict[str, Any]:
+        return _drop_none(
+            {
+                "name": attribute["name"],
+                "value": attribute.get("value"),
+                "targetType": "container-instance",
+                "targetId": instance.arn,
+            }
+        )
+
     def list_container_instances(self, cluster: str | None = None, **kwargs: Any) -> dict[str, Any]:
         """ListContainerInstances (``status`` filter; INACTIVE ones are not listed by default)."""
         record = self._cluster(cluster)

@@ -44,6 +44,8 @@ from ecssim.rng import Streams
 #: Default placement of a service with no strategy: fewest of its tasks in the AZ, then on the
 #: instance (ECS-SEMANTICS section 2).
 _RUNNING = TaskStatus.RUNNING
+_DRAINING = InstanceStatus.DRAINING
+_AZ = "ecs.availability-zone"
 
 SERVICE_DEFAULT_STRATEGY = (
     StrategySpec("spread", "attribute:ecs.availability-zone"),
@@ -286,13 +288,22 @@ class ControlPlane:
             cluster=name,
             instance=instance,
         )
-        for service in cluster.services.values():
-            if service.status == "ACTIVE" and len(service.tasks) < service.desired_count:
-                service.retry_at = math.nan  # new capacity: try again now
-                self.wake(service)
+        self._capacity_changed(cluster)
 
-    def fail_instance(self, instance: InstanceRecord, *, reason: str = "failure") -> None:
-        """The EC2 instance stops or crashes now; ECS notices after ``instance_lost_after``."""
+    def fail_instance(
+        self,
+        instance: InstanceRecord,
+        *,
+        reason: str = "failure",
+        code: StopCode = StopCode.TERMINATION_NOTICE,
+        lost_after: float | None = None,
+        task_reason: str | None = None,
+    ) -> None:
+        """The EC2 instance is terminated (or crashes) now; ECS notices after ``lost_after``.
+
+        ECS then marks the instance ``agentConnected=false`` and INACTIVE and stops its tasks
+        with ``code`` (default ``instance_lost_after``, ``TerminationNotice``).
+        """
         if not math.isnan(instance.stopped_at):
             return
         instance.stopped_at = self.now
@@ -307,14 +318,32 @@ class ControlPlane:
         if instance.row < 0:
             instance.status = InstanceStatus.INACTIVE  # died before registering
             return
-        timer = self.env.timeout(self.params.instance_lost_after)
-        timer.callbacks.append(lambda _e: self._instance_lost(instance))
+        delay = self.params.instance_lost_after if lost_after is None else lost_after
+        why = task_reason or f"Host EC2 (instance {instance.ec2_instance_id}) terminated."
 
-    def _instance_lost(self, instance: InstanceRecord) -> None:
+        def lost(_event: object = None) -> None:
+            self._instance_lost(instance, code, why)
+
+        if delay <= 0:
+            lost()
+        else:
+            self.env.timeout(delay).callbacks.append(lost)
+
+    def _instance_lost(
+        self,
+        instance: InstanceRecord,
+        code: StopCode = StopCode.TERMINATION_NOTICE,
+        reason: str | None = None,
+    ) -> None:
+        if instance.status == InstanceStatus.INACTIVE:
+            return  # deregistered meanwhile: its tasks were already forgotten
         cluster = instance.cluster
         state = cluster.state
+        was_draining = instance.status == InstanceStatus.DRAINING
         state.set_connected(instance.row, False)
         state.set_status(instance.row, InstanceStatus.INACTIVE)
+        if was_draining:
+            self._undrain_counts(instance)
         instance.status = InstanceStatus.INACTIVE
         name = cluster.name
         self._registered(cluster, instance, -1)
@@ -324,14 +353,309 @@ class ControlPlane:
             cluster=name,
             instance=instance,
         )
-        reason = f"Host EC2 (instance {instance.ec2_instance_id}) terminated."
+        why = reason or f"Host EC2 (instance {instance.ec2_instance_id}) terminated."
+        self._lose_tasks(instance, code, why, instance.stopped_at)
+
+    def _lose_tasks(
+        self, instance: InstanceRecord, code: StopCode | None, reason: str, died_at: float
+    ) -> None:
+        """ECS declares every task of ``instance`` STOPPED (its containers died at ``died_at``).
+
+        With ``code`` None the tasks are orphaned (a forced deregistration): ECS forgets them
+        without a stop code, and the time their containers stop is unknown.
+        """
         for task in list(instance.tasks.values()):
             task.token += 1
-            self._to_desired_stopped(task, StopCode.TERMINATION_NOTICE, reason)
-            if math.isnan(task.execution_stopped_at) and task.last_status >= TaskStatus.ACTIVATING:
-                task.execution_stopped_at = instance.stopped_at
+            self._to_desired_stopped(task, code or StopCode.USER_INITIATED, reason)
+            if code is None:
+                task.stop_code = None
+            elif (
+                math.isnan(task.execution_stopped_at)
+                and task.last_status >= TaskStatus.ACTIVATING
+                and not math.isnan(died_at)
+            ):
+                task.execution_stopped_at = died_at
             task.held = False
             self.task_stopped(task)
+
+    # -- instance states: draining, deregistration, stops, agent disconnects -------------------
+    def update_instances_state(
+        self, instances: Sequence[InstanceRecord], status: InstanceStatus
+    ) -> None:
+        """UpdateContainerInstancesState: ACTIVE -> DRAINING or DRAINING -> ACTIVE.
+
+        Checked for every instance before any changes (ECS rejects the call).
+        """
+        if status not in (InstanceStatus.ACTIVE, InstanceStatus.DRAINING):
+            raise ControlPlaneError(
+                "InvalidParameterException",
+                "Container instance status can only be set to ACTIVE or DRAINING.",
+            )
+        for instance in instances:
+            if instance.status not in (InstanceStatus.ACTIVE, InstanceStatus.DRAINING):
+                raise ControlPlaneError(
+                    "InvalidParameterException",
+                    f"Container instance {instance.arn} is {instance.status.name}: only an "
+                    "ACTIVE or DRAINING container instance can be updated.",
+                )
+        for instance in instances:
+            if instance.status == status:
+                continue
+            if status == InstanceStatus.DRAINING:
+                self.drain(instance)
+            else:
+                self.activate(instance)
+
+    def drain(self, instance: InstanceRecord, *, why: str = "") -> None:
+        """Set an ACTIVE instance DRAINING (ECS-SEMANTICS section 4).
+
+        No new placements; PENDING service tasks stop now; RUNNING service tasks are replaced
+        by their services within minimumHealthyPercent / maximumPercent (``_reconcile``);
+        standalone tasks are left alone.
+        """
+        if instance.status != InstanceStatus.ACTIVE or instance.row < 0:
+            return
+        instance.cluster.state.set_status(instance.row, InstanceStatus.DRAINING)
+        instance.status = InstanceStatus.DRAINING
+        instance.drained = False
+        self.event(
+            "instance_draining",
+            f"Container instance {instance.id} DRAINING{why}.",
+            cluster=instance.cluster.name,
+            instance=instance,
+        )
+        services = []
+        for task in instance.tasks.values():
+            service = task.service
+            if service is not None and task.desired_status == DesiredStatus.RUNNING:
+                service.draining_tasks += 1
+                services.append(service)
+        for task in list(instance.tasks.values()):
+            if task.service is not None and task.last_status < _RUNNING:
+                self.stop_task(
+                    task,
+                    code=StopCode.SERVICE_SCHEDULER_INITIATED,
+                    reason="Container instance is DRAINING: PENDING service task stopped.",
+                )
+        for service in services:
+            self.wake(service)
+        self._check_drained(instance)
+
+    def activate(self, instance: InstanceRecord) -> None:
+        """Set a DRAINING instance back to ACTIVE: it takes placements again."""
+        if instance.status != InstanceStatus.DRAINING:
+            return
+        instance.cluster.state.set_status(instance.row, InstanceStatus.ACTIVE)
+        instance.status = InstanceStatus.ACTIVE
+        self._undrain_counts(instance)
+        self.event(
+            "instance_active",
+            f"Container instance {instance.id} ACTIVE.",
+            cluster=instance.cluster.name,
+            instance=instance,
+        )
+        self._capacity_changed(instance.cluster)
+
+    def _undrain_counts(self, instance: InstanceRecord) -> None:
+        for task in instance.tasks.values():
+            service = task.service
+            if service is not None and task.desired_status == DesiredStatus.RUNNING:
+                service.draining_tasks -= 1
+                self.wake(service)
+
+    def _check_drained(self, instance: InstanceRecord) -> None:
+        """Log, once per drain, when no service task is left on a DRAINING instance."""
+        if instance.drained or instance.status != InstanceStatus.DRAINING:
+            return
+        if any(task.service is not None for task in instance.tasks.values()):
+            return
+        instance.drained = True
+        left = len(instance.tasks)
+        self.event(
+            "instance_drained",
+            f"Container instance {instance.id} drained: no service tasks left "
+            f"({left} standalone task{'s' if left != 1 else ''} still running); "
+            "it stays DRAINING until set ACTIVE or deregistered.",
+            cluster=instance.cluster.name,
+            instance=instance,
+        )
+
+    def _capacity_changed(self, cluster: ClusterRecord) -> None:
+        """Capacity appeared: services short of tasks try again now; AZ rebalancing looks."""
+        for service in cluster.services.values():
+            if service.status != "ACTIVE":
+                continue
+            if len(service.tasks) < service.desired_count:
+                service.retry_at = math.nan
+                self.wake(service)
+            elif service.az_rebalancing and service.steady:
+                self._maybe_rebalance(service)
+
+    def deregister_instance(self, instance: InstanceRecord, *, force: bool = False) -> None:
+        """DeregisterContainerInstance: the instance becomes INACTIVE.
+
+        Without ``force`` ECS refuses while tasks run on it. With ``force`` they are orphaned:
+        ECS stops tracking them (no stop code) and services start replacements elsewhere
+        (BC DeregisterContainerInstanceRequest.force). The EC2 instance itself keeps running.
+        """
+        if instance.status == InstanceStatus.INACTIVE or instance.row < 0:
+            raise ControlPlaneError(
+                "InvalidParameterException",
+                f"Container instance {instance.arn} is not registered.",
+            )
+        running = [t for t in instance.tasks.values() if t.desired_status == DesiredStatus.RUNNING]
+        if running and not force:
+            raise ControlPlaneError(
+                "InvalidParameterException", "Found running tasks on the instance."
+            )
+        cluster = instance.cluster
+        state = cluster.state
+        if instance.status == InstanceStatus.DRAINING:
+            self._undrain_counts(instance)
+        state.set_status(instance.row, InstanceStatus.INACTIVE)
+        state.set_connected(instance.row, False)
+        instance.status = InstanceStatus.INACTIVE
+        self._registered(cluster, instance, -1)
+        if instance.agent is not None:
+            instance.agent.deregistered()
+        self.event(
+            "instance_deregistered",
+            f"Container instance {instance.id} deregistered; INACTIVE"
+            + (f" ({len(instance.tasks)} tasks orphaned)." if instance.tasks else "."),
+            cluster=cluster.name,
+            instance=instance,
+        )
+        self._lose_tasks(
+            instance,
+            None,
+            "Container instance deregistered: task orphaned (no longer tracked by ECS).",
+            math.nan,
+        )
+
+    def put_attribute(self, instance: InstanceRecord, name: str, value: str | None) -> None:
+        """PutAttributes / DeleteAttributes on a container instance (``None`` deletes)."""
+        if value is None:
+            instance.attributes.pop(name, None)
+        else:
+            instance.attributes[name] = value
+        if instance.row >= 0:
+            instance.cluster.state.set_attribute(instance.row, name, value)
+            self._capacity_changed(instance.cluster)
+
+    def disconnect_agent(self, instance: InstanceRecord, *, why: str = "") -> bool:
+        """The agent loses its connection: no placements, running tasks keep running.
+
+        Stop requests wait for the reconnect, and the agent's reports are delivered then.
+        Returns whether the agent was connected.
+        """
+        agent = instance.agent
+        if (
+            agent is None
+            or not agent.alive
+            or not agent.connected
+            or instance.row < 0
+            or instance.status == InstanceStatus.INACTIVE
+        ):
+            return False
+        agent.disconnect()
+        instance.cluster.state.set_connected(instance.row, False)
+        self.event(
+            "agent_disconnected",
+            f"Container instance {instance.id} agentConnected=false{why}.",
+            cluster=instance.cluster.name,
+            instance=instance,
+        )
+        return True
+
+    def reconnect_agent(self, instance: InstanceRecord) -> None:
+        """The agent reconnects: placements resume; queued reports and stops are delivered."""
+        agent = instance.agent
+        if agent is None or agent.connected or instance.status == InstanceStatus.INACTIVE:
+            return
+        instance.cluster.state.set_connected(instance.row, True)
+        self.event(
+            "agent_reconnected",
+            f"Container instance {instance.id} agentConnected=true.",
+            cluster=instance.cluster.name,
+            instance=instance,
+        )
+        agent.reconnect()
+        self._capacity_changed(instance.cluster)
+
+    def instance_down(
+        self, instance: InstanceRecord, *, reason: str, ec2_stopped: bool = False
+    ) -> None:
+        """The EC2 instance stops (or its zone fails): every container dies now.
+
+        After ``instance_lost_after`` ECS shows ``agentConnected=false`` and stops the tasks
+        (``TerminationNotice``); the container instance stays ACTIVE (ECS-SEMANTICS section 4),
+        unlike a terminated one. ``ec2_stopped`` marks the EC2 instance stopped (no longer
+        billed: ``stopped_at``).
+        """
+        agent = instance.agent
+        if agent is None or not agent.alive or not math.isnan(instance.down_since):
+            return
+        now = self.now
+        instance.down_since = now
+        if ec2_stopped:
+            instance.stopped_at = now
+        agent.terminate()
+        self.event(
+            "instance_down",
+            f"EC2 instance {instance.ec2_instance_id} {reason}.",
+            cluster=instance.cluster.name,
+            instance=instance,
+        )
+        if instance.row < 0:
+            return
+        timer = self.env.timeout(self.params.instance_lost_after)
+        timer.callbacks.append(lambda _e: self._instance_unreachable(instance, now))
+
+    def _instance_unreachable(self, instance: InstanceRecord, since: float) -> None:
+        if instance.down_since != since or instance.status == InstanceStatus.INACTIVE:
+            return  # back up (or deregistered) meanwhile
+        cluster = instance.cluster
+        cluster.state.set_connected(instance.row, False)
+        self.event(
+            "instance_unreachable",
+            f"Container instance {instance.id} agentConnected=false; status stays "
+            f"{instance.status.name}.",
+            cluster=cluster.name,
+            instance=instance,
+        )
+        self._lose_tasks(
+            instance,
+            StopCode.TERMINATION_NOTICE,
+            f"Host EC2 (instance {instance.ec2_instance_id}) stopped.",
+            since,
+        )
+
+    def instance_up(self, instance: InstanceRecord) -> None:
+        """An instance that went down is back: its agent starts again and reconnects."""
+        since = instance.down_since
+        agent = instance.agent
+        if math.isnan(since) or agent is None:
+            return
+        if instance.status != InstanceStatus.INACTIVE and instance.row >= 0:
+            # ECS learns now (at the latest) that the tasks died with the instance.
+            self._lose_tasks(
+                instance,
+                StopCode.TERMINATION_NOTICE,
+                f"Host EC2 (instance {instance.ec2_instance_id}) stopped.",
+                since,
+            )
+        instance.down_since = math.nan
+        agent.restart()
+        if instance.row < 0 or instance.status == InstanceStatus.INACTIVE:
+            return
+        instance.cluster.state.set_connected(instance.row, True)
+        self.event(
+            "instance_up",
+            f"Container instance {instance.id} is back: agentConnected=true.",
+            cluster=instance.cluster.name,
+            instance=instance,
+        )
+        self._capacity_changed(instance.cluster)
 
     # -- task creation and placement ----------------------------------------------------------
     def _definition_constraints(self, definition: TaskDefinition) -> tuple[ConstraintSpec, ...]:
@@ -648,6 +972,11 @@ class ControlPlane:
         if service is not None and service.tasks.pop(task.id, None) is not None:
             if task.task_definition is not service.task_definition:
                 service.old_tasks -= 1
+            host = task.container_instance
+            if service.draining_tasks and host is not None and host.status == _DRAINING:
+                service.draining_tasks -= 1
+            if task is service.rebalance_task:
+                service.rebalance_task = None
             if task.last_status == _RUNNING:
                 service.running -= 1
             else:
@@ -675,6 +1004,8 @@ class ControlPlane:
         instance = task.container_instance
         if instance is not None:
             instance.tasks.pop(task.id, None)
+            if instance.status == _DRAINING and task.service is not None:
+                self._check_drained(instance)
         recorder = self.recorder
         recorder.tasks.append(self._task_row(task))
         if len(recorder.series) >= COMPACT_ROWS:
@@ -832,31 +1163,70 @@ class ControlPlane:
             return
         desired = service.desired_count
         total = service.running + service.pending
-        if service.old_tasks == 0 and service.status == "ACTIVE" and total <= desired:
-            # No rollout and nothing to scale in: O(1), however large the service.
-            if total < desired:
-                self._launch(service, desired - total)
+        rebalance = service.rebalance_task
+        extra = 0 if rebalance is None else 1  # an AZ rebalancing task runs above desired
+        if (
+            service.old_tasks == 0
+            and service.draining_tasks == 0
+            and service.status == "ACTIVE"
+            and total <= desired + extra
+        ):
+            # No rollout, no drain and nothing to scale in: O(1) in the service's size (AZ
+            # rebalancing reads per-zone counts from the cluster state).
+            if rebalance is not None and rebalance.last_status == _RUNNING:
+                service.rebalance_task = None
+                if total > desired:
+                    self._stop_in_fullest_zone(service)
+                    total -= 1
+                extra = 0
+            if total - extra < desired:
+                self._launch(service, desired - total + extra)
             self._check_steady(service)
             return
         current = service.task_definition
         tasks = list(service.tasks.values())
-        new = [t for t in tasks if t.task_definition is current]
-        old = [t for t in tasks if t.task_definition is not current]
-        desired = service.desired_count
+        # Tasks to replace: on an earlier revision, or on a DRAINING instance.
+        new: list[Task] = []
+        old: list[Task] = []
+        for t in tasks:
+            host = t.container_instance
+            retiring = t.task_definition is not current or (
+                host is not None and host.status == _DRAINING
+            )
+            (old if retiring else new).append(t)
         config = service.deployment_configuration
         max_total = max(desired, math.floor(desired * config["maximumPercent"] / 100))
-        # Old-revision tasks leave as new ones run: keep at most (desired - new running).
+        min_healthy = math.ceil(desired * config["minimumHealthyPercent"] / 100)
         new_running = sum(1 for t in new if t.last_status == TaskStatus.RUNNING)
+        old_running = sum(1 for t in old if t.last_status == TaskStatus.RUNNING)
+        # Old tasks leave as new ones run (keep at most desired - new running), and, below
+        # 100 % minimum healthy, may leave first while RUNNING tasks stay >= minimum healthy.
         keep_old = max(0, desired - new_running)
-        for task in self._scale_in_victims(service, old, len(old) - keep_old):
+        stop_old = max(
+            len(old) - keep_old,
+            min(len(old), new_running + old_running - min_healthy),
+            0,
+        )
+        if rebalance is not None and rebalance.last_status != TaskStatus.RUNNING:
+            stop_old = 0  # the rebalancing task is not RUNNING yet: nothing leaves
+        for task in self._scale_in_victims(service, old, stop_old):
+            host = task.container_instance
             self.stop_task(
                 task,
                 code=StopCode.SERVICE_SCHEDULER_INITIATED,
-                reason="Deployment: task replaced by a new task definition revision.",
+                reason="Container instance is DRAINING: task replaced."
+                if host is not None and host.status == _DRAINING
+                else "Deployment: task replaced by a new task definition revision.",
             )
-        old_left = min(len(old), keep_old)
-        if len(new) > desired:
-            for task in self._scale_in_victims(service, new, len(new) - desired):
+        old_left = len(old) - min(stop_old, len(old))
+        excess = len(new) - desired
+        if rebalance is not None:
+            if rebalance.last_status != TaskStatus.RUNNING:
+                excess = 0  # start first, stop when it runs
+            else:
+                service.rebalance_task = None
+        if excess > 0:
+            for task in self._scale_in_victims(service, new, excess):
                 self.stop_task(
                     task,
                     code=StopCode.SERVICE_SCHEDULER_INITIATED,
@@ -871,6 +1241,16 @@ class ControlPlane:
                 "service_inactive", f"(service {service.name}) is INACTIVE.", service=service
             )
             return
+        stuck = old_left > 0 and stop_old == 0 and launch <= 0 and len(new) < desired
+        if stuck and not service.stuck:
+            self.event(
+                "deployment_stuck",
+                f"(service {service.name}) was unable to stop or start tasks during a "
+                "deployment because of the service deployment configuration. Update the "
+                "minimumHealthyPercent or maximumPercent value and try again.",
+                service=service,
+            )
+        service.stuck = stuck
         self._check_steady(service)
 
     def _check_steady(self, service: ServiceRecord) -> None:
@@ -879,6 +1259,7 @@ class ControlPlane:
             service.running == service.desired_count
             and service.pending == 0
             and service.old_tasks == 0
+            and service.draining_tasks == 0
         ):
             if not service.steady:
                 service.steady = True
@@ -887,8 +1268,98 @@ class ControlPlane:
                     f"(service {service.name}) has reached a steady state.",
                     service=service,
                 )
+                if service.az_rebalancing:
+                    self._maybe_rebalance(service)
         else:
             service.steady = False
+
+    def _stop_in_fullest_zone(self, service: ServiceRecord) -> None:
+        """Stop one of the service's tasks in its fullest zone, on its fullest instance there.
+
+        Reads the per-zone and per-instance counts the cluster state keeps for the group, so it
+        costs O(instances) in numpy, not a scan of the service's tasks.
+        """
+        state = service.cluster.state
+        codes, _names = state.attribute(_AZ)
+        totals = state.group_totals_by_value(service.group, _AZ)
+        zone = int(np.argmax(totals[1:])) if len(totals) > 1 else -1
+        counts = np.where(codes == zone, state.group_counts(service.group), -1)
+        row = int(np.argmax(counts)) if len(counts) else -1
+        if row < 0 or counts[row] <= 0:
+            return
+        instance = service.cluster.instances[row]
+        for task in instance.tasks.values():
+            if task.service is service and task.desired_status == DesiredStatus.RUNNING:
+                self.stop_task(
+                    task,
+                    code=StopCode.SERVICE_SCHEDULER_INITIATED,
+                    reason="AZ rebalancing: task stopped in the fullest Availability Zone.",
+                )
+                return
+
+    def _maybe_rebalance(self, service: ServiceRecord) -> None:
+        """AZ rebalancing: start one task in the emptiest zone; the fullest loses one later.
+
+        Only for a service whose first strategy is AZ spread (the default counts), at steady
+        state, when its task counts per zone (over the zones with ACTIVE, connected instances)
+        differ by more than one (DG service-rebalancing). One task per round [inf].
+        """
+        if service.rebalance_task is not None or service.status != "ACTIVE":
+            return
+        first = (service.strategies or SERVICE_DEFAULT_STRATEGY)[0]
+        if first.type != "spread" or first.field != "attribute:ecs.availability-zone":
+            return
+        cluster = service.cluster
+        state = cluster.state
+        # Zones with an ACTIVE, connected instance, and the service's tasks per zone, both
+        # read from the columnar state (kept incrementally): O(instances) in numpy, no task scan.
+        codes, _names = state.attribute(_AZ)
+        zones = np.unique(codes[state.available()])
+        zones = zones[zones >= 0]
+        if len(zones) < 2:
+            return
+        totals = state.group_totals_by_value(service.group, _AZ)
+        per_zone = totals[zones + 1]
+        fullest, emptiest = int(per_zone.max()), int(per_zone.min())
+        if fullest - emptiest < 2:
+            return
+        config = service.deployment_configuration
+        desired = service.desired_count
+        max_total = max(desired, math.floor(desired * config["maximumPercent"] / 100))
+        if len(service.tasks) + 1 > max_total:
+            return
+        definition = service.task_definition
+        request = PlacementRequest(
+            definition.requirement,
+            service.group,
+            service.strategies or SERVICE_DEFAULT_STRATEGY,
+            service.constraints,
+        )
+        decision = self._place(cluster, request, None)
+        if decision.row < 0:
+            return
+        chosen = int(codes[decision.row])
+        if int(totals[chosen + 1]) + 1 >= fullest:
+            return  # the emptiest zone with room would not become less full than the fullest
+        zone = cluster.instances[decision.row].zone
+        self.event(
+            "az_rebalancing",
+            f"(service {service.name}) is rebalancing tasks across Availability Zones: "
+            f"starting a task in {zone}.",
+            service=service,
+        )
+        task = self._new_task(
+            cluster,
+            definition,
+            service.group,
+            service=service,
+            started_by=f"ecs-svc/{service.name}",
+            draws=self._draw(f"service:{cluster.name}/{service.name}", definition.family),
+        )
+        service.tasks[task.id] = task
+        service.rebalance_task = task
+        service.steady = False
+        self._assign(task, decision.row)
 
     def _launch(self, service: ServiceRecord, count: int) -> None:
         now = self.now

@@ -122,6 +122,8 @@ class InstanceRecord:
         "arn",
         "attributes",
         "cluster",
+        "down_since",
+        "drained",
         "ec2_instance_id",
         "eni_slots",
         "gpus",
@@ -174,6 +176,8 @@ class InstanceRecord:
         self.launched_at = launched_at
         self.registered_at = NAN
         self.stopped_at = NAN
+        self.down_since = NAN  # when the instance went down (EC2 stop, AZ outage); NaN while up
+        self.drained = False  # the drain-complete event was logged for the current drain
         self.status = InstanceStatus.REGISTERING
         self.row = -1
         self.tasks: dict[str, Task] = {}  # tasks placed here and not yet STOPPED
@@ -191,17 +195,20 @@ class ServiceRecord:
 
     __slots__ = (
         "arn",
+        "az_rebalancing",
         "cluster",
         "constraints",
         "created_at",
         "deployment_configuration",
         "desired_count",
+        "draining_tasks",
         "events",
         "failed_tasks",
         "group",
         "name",
         "old_tasks",
         "pending",
+        "rebalance_task",
         "request",
         "retry_at",
         "running",
@@ -210,6 +217,7 @@ class ServiceRecord:
         "status",
         "steady",
         "strategies",
+        "stuck",
         "task_definition",
         "tasks",
         "wake_scheduled",
@@ -251,6 +259,11 @@ class ServiceRecord:
         self.retry_at = NAN  # when a throttled placement retry is due
         self.wake_scheduled = False
         self.failed_tasks = 0
+        self.draining_tasks = 0  # of ``tasks``, those on a DRAINING container instance
+        #: ``availabilityZoneRebalancing``: ENABLED by default on create (BC CreateServiceRequest).
+        self.az_rebalancing = True
+        self.rebalance_task: Task | None = None  # the extra task of an AZ rebalancing round
+        self.stuck = False  # the "unable to stop or start tasks" event was logged
 
     def counts(self) -> tuple[int, int]:
         """Return ``(running, pending)`` among tasks the scheduler keeps (desired RUNNING)."""

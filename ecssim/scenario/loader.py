@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from ecssim.distributions import Distribution, parse_distribution, parse_mtbf
+from ecssim.distributions import Distribution, Exponential, parse_distribution, parse_mtbf
 from ecssim.errors import InputError, Problem, ScenarioError
 from ecssim.model.catalogue import get_instance_type
 from ecssim.model.taskdef import (
@@ -46,14 +46,19 @@ from ecssim.scenario.paths import join_key, resolve_path, set_path
 from ecssim.scenario.schema import (
     DEFAULT_ZONES,
     Action,
+    AgentDisconnect,
     Arrivals,
+    AzOutage,
     Fault,
     InstanceFailure,
     InstanceGroup,
+    InstanceStop,
     Scenario,
+    SpotInterruption,
     TaskBehavior,
     Workload,
 )
+from ecssim.scenario.selectors import INSTANCE_SELECTOR_KEYS, TASK_SELECTOR_KEYS, task_selector
 from ecssim.units import format_duration, parse_duration, parse_rate
 from ecssim.usage import UsageModel, parse_usage
 
@@ -89,7 +94,9 @@ INSTANCE_KEYS = (
     "memory",
     "market",
     "at",
+    "spot",
 )
+SPOT_KEYS = ("mtbf", "rate", "replace_after")
 MARKETS = ("on-demand", "spot")
 #: Largest integer the ECS API takes (its Integer is 32-bit).
 MAX_INTEGER = 2**31 - 1
@@ -109,16 +116,23 @@ WORKLOAD_KEYS = (
     "stop",
 )
 ARRIVAL_KINDS = ("poisson", "interval", "times")
-FAULT_KINDS = ("instance_failure",)
-# Fault kinds the specification names that this version does not simulate yet.
-FUTURE_FAULT_KINDS = (
+FAULT_KINDS = (
+    "instance_failure",
+    "instance_stop",
     "agent_disconnect",
     "az_outage",
     "spot_interruption",
+)
+# Fault kinds the specification names that this version does not simulate yet.
+FUTURE_FAULT_KINDS = (
     "image_pull_failure",
     "task_crash",
 )
 INSTANCE_FAILURE_KEYS = ("cluster", "at", "mtbf", "zone", "count", "replace_after")
+INSTANCE_STOP_KEYS = ("cluster", "at", "mtbf", "zone", "count")
+AGENT_DISCONNECT_KEYS = ("cluster", "at", "mtbf", "zone", "count", "duration")
+AZ_OUTAGE_KEYS = ("zone", "at", "duration", "cluster")
+SPOT_INTERRUPTION_KEYS = INSTANCE_FAILURE_KEYS
 DEFAULT_CLUSTER = "default"
 MAX_STRATEGIES = 5  # [doc] BC PlacementStrategy: "up to five strategy rules per task/service"
 MAX_CONSTRAINTS = 10  # [doc] BC PlacementConstraint: "up to 10 constraints per task"
@@ -781,6 +795,9 @@ class _Validator:
         if market not in MARKETS:
             self.add(f"{path}.market", f"expected on-demand or spot, got {_show(market)}")
         at_s = self.duration(obj.get("at", 0), f"{path}.at")
+        spot_mtbf, spot_replace = None, None
+        if obj.get("spot") is not None:
+            spot_mtbf, spot_replace = self.spot(obj["spot"], f"{path}.spot", market)
         if len(self.problems) > before:
             return None
         assert cluster is not None and instance_type is not None and count is not None
@@ -795,7 +812,41 @@ class _Validator:
             memory_mib=memory,
             market=str(market),
             at_s=at_s,
+            spot_mtbf=spot_mtbf,
+            spot_replace_after_s=spot_replace,
         )
+
+    def spot(
+        self, value: object, path: str, market: object
+    ) -> tuple[Distribution | None, float | None]:
+        """``spot: {mtbf | rate, replace_after}`` of a Spot instance group."""
+        obj = self.mapping(value, path)
+        if obj is None:
+            return None, None
+        self.keys(obj, path, SPOT_KEYS)
+        if market != "spot":
+            self.add(path, "spot interruptions need market: spot")
+        has_mtbf, has_rate = obj.get("mtbf") is not None, obj.get("rate") is not None
+        if has_mtbf == has_rate:
+            self.add(path, "expected exactly one of mtbf (a distribution) and rate (such as 1/d)")
+            return None, None
+        mtbf: Distribution | None = None
+        if has_mtbf:
+            mtbf = self.distribution(obj["mtbf"], f"{path}.mtbf", mtbf=True)
+        else:
+            try:
+                rate = parse_rate(obj["rate"])
+            except ValueError as err:
+                self.add(f"{path}.rate", str(err))
+                return None, None
+            if rate <= 0:
+                self.add(f"{path}.rate", f"expected a rate > 0, got {_show(obj['rate'])}")
+                return None, None
+            mtbf = Exponential(1.0 / rate)
+        replace = None
+        if obj.get("replace_after") is not None:
+            replace = self.duration(obj["replace_after"], f"{path}.replace_after")
+        return mtbf, replace
 
     def zone_list(self, value: object, path: str) -> tuple[str, ...] | None:
         if not isinstance(value, list) or not value:
@@ -1289,8 +1340,8 @@ class _Validator:
                 continue
             ((kind, spec),) = item.items()
             where = join_key(path, kind)
-            if kind == "instance_failure":
-                fault = self.instance_failure(spec, where, index)
+            if kind in FAULT_KINDS:
+                fault = getattr(self, kind)(spec, where, index)
                 if fault is not None:
                     out.append(fault)
             elif kind in FUTURE_FAULT_KINDS:
@@ -1304,12 +1355,15 @@ class _Validator:
                 self.add(where, f"unknown fault kind{extra}")
         return tuple(out)
 
-    def instance_failure(self, value: object, path: str, index: int) -> InstanceFailure | None:
+    def instance_fault(
+        self, value: object, path: str, keys: Sequence[str]
+    ) -> dict[str, Any] | None:
+        """The fields the instance faults share: cluster, at | mtbf, zone, count, replace_after."""
         obj = self.mapping(value, path)
         if obj is None:
             return None
         before = len(self.problems)
-        self.keys(obj, path, INSTANCE_FAILURE_KEYS, ("cluster",))
+        self.keys(obj, path, keys, ("cluster",))
         cluster = (
             self.cluster_ref(obj["cluster"], f"{path}.cluster")
             if obj.get("cluster") is not None
@@ -1339,20 +1393,64 @@ class _Validator:
                 )
             else:
                 count = self.integer(obj["count"], f"{path}.count", 1) or 1
-        replace_after_s = None
-        if obj.get("replace_after") is not None:
-            replace_after_s = self.duration(obj["replace_after"], f"{path}.replace_after")
+        out: dict[str, Any] = {"cluster": cluster, "at_s": at_s, "mtbf": mtbf, "zone": zone}
+        out["count"] = count
+        if "replace_after" in keys:
+            out["replace_after_s"] = None
+            if obj.get("replace_after") is not None:
+                out["replace_after_s"] = self.duration(
+                    obj["replace_after"], f"{path}.replace_after"
+                )
+        if "duration" in keys:
+            out["duration"] = None
+            if obj.get("duration") is None:
+                self.add(f"{path}.duration", "missing required key")
+            else:
+                out["duration"] = self.distribution(obj["duration"], f"{path}.duration")
         if len(self.problems) > before or cluster is None:
             return None
-        return InstanceFailure(
-            index=index,
-            cluster=cluster,
-            at_s=at_s,
-            mtbf=mtbf,
-            zone=zone,
-            count=count,
-            replace_after_s=replace_after_s,
-        )
+        return out
+
+    def instance_failure(self, value: object, path: str, index: int) -> InstanceFailure | None:
+        fields = self.instance_fault(value, path, INSTANCE_FAILURE_KEYS)
+        return None if fields is None else InstanceFailure(index=index, **fields)
+
+    def instance_stop(self, value: object, path: str, index: int) -> InstanceStop | None:
+        fields = self.instance_fault(value, path, INSTANCE_STOP_KEYS)
+        return None if fields is None else InstanceStop(index=index, **fields)
+
+    def agent_disconnect(self, value: object, path: str, index: int) -> AgentDisconnect | None:
+        fields = self.instance_fault(value, path, AGENT_DISCONNECT_KEYS)
+        return None if fields is None else AgentDisconnect(index=index, **fields)
+
+    def spot_interruption(self, value: object, path: str, index: int) -> SpotInterruption | None:
+        fields = self.instance_fault(value, path, SPOT_INTERRUPTION_KEYS)
+        return None if fields is None else SpotInterruption(index=index, **fields)
+
+    def az_outage(self, value: object, path: str, index: int) -> AzOutage | None:
+        obj = self.mapping(value, path)
+        if obj is None:
+            return None
+        before = len(self.problems)
+        self.keys(obj, path, AZ_OUTAGE_KEYS, ("zone", "at", "duration"))
+        cluster = None
+        if obj.get("cluster") is not None:
+            cluster = self.cluster_ref(obj["cluster"], f"{path}.cluster")
+        zone = self.string(obj["zone"], f"{path}.zone") if obj.get("zone") is not None else None
+        known = set().union(*self.zones.values()) if cluster is None and self.zones else None
+        if cluster is not None:
+            known = self.zones.get(cluster)
+        if zone is not None and known is not None and zone not in known:
+            self.add(
+                f"{path}.zone", f"no instances in zone {zone!r} (zones: {', '.join(sorted(known))})"
+            )
+        at_s = self.duration(obj["at"], f"{path}.at") if obj.get("at") is not None else None
+        duration_s = None
+        if obj.get("duration") is not None:
+            duration_s = self.duration(obj["duration"], f"{path}.duration", positive=True)
+        if len(self.problems) > before or zone is None or at_s is None or duration_s is None:
+            return None
+        return AzOutage(index=index, zone=zone, at_s=at_s, duration_s=duration_s, cluster=cluster)
 
     # -- actions ------------------------------------------------------------------------------
 
@@ -1430,6 +1528,8 @@ class _Validator:
             "placementConstraints",
             "deploymentConfiguration",
             "containerInstances",
+            "containerInstance",
+            "task",
             "status",
             "attributes",
         ]
@@ -1458,11 +1558,10 @@ class _Validator:
                 kwargs["deploymentConfiguration"], f"{path}.deploymentConfiguration"
             )
         if "containerInstances" in members and kwargs.get("containerInstances") is not None:
-            self.member(
-                kwargs["containerInstances"],
-                f"{path}.containerInstances",
-                members["containerInstances"],
-            )
+            for index, item in enumerate(
+                self.items(kwargs["containerInstances"], f"{path}.containerInstances")
+            ):
+                self.instance_ref(item, f"{path}.containerInstances[{index}]", cluster)
             limit = MAX_START_TASK_INSTANCES if call == "start_task" else None
             value = kwargs["containerInstances"]
             if isinstance(value, list) and (not value or (limit and len(value) > limit)):
@@ -1478,9 +1577,69 @@ class _Validator:
                 f"expected ACTIVE or DRAINING (the states this call sets), got {_show(status)}",
             )
         if "attributes" in members and kwargs.get("attributes") is not None:
-            self.put_attributes(kwargs["attributes"], f"{path}.attributes")
+            self.put_attributes(kwargs["attributes"], f"{path}.attributes", cluster)
+        if "containerInstance" in members and kwargs.get("containerInstance") is not None:
+            self.instance_ref(kwargs["containerInstance"], f"{path}.containerInstance", cluster)
+        if call == "stop_task" and kwargs.get("task") is not None:
+            self.task_ref(kwargs["task"], f"{path}.task", cluster)
 
-    def put_attributes(self, value: object, path: str) -> None:
+    def instance_ref(self, value: object, path: str, cluster: str | None) -> None:
+        """A container instance ARN or id, or an instance selector (resolved at run time)."""
+        if isinstance(value, str):
+            return
+        obj = self.mapping(value, path)
+        if obj is None:
+            return
+        self.keys(obj, path, INSTANCE_SELECTOR_KEYS)
+        self.selector_zone(obj, path, cluster)
+        for key in ("instance_type", "market"):
+            if obj.get(key) is not None:
+                self.string(obj[key], f"{path}.{key}")
+        if obj.get("market") is not None and obj["market"] not in MARKETS:
+            self.add(
+                f"{path}.market",
+                f"expected one of {', '.join(MARKETS)}, got {_show(obj['market'])}",
+            )
+        if obj.get("attributes") is not None:
+            self.attributes(obj["attributes"], f"{path}.attributes")
+        if "index" in obj and not _is_int(obj["index"]):
+            self.add(f"{path}.index", f"expected an integer, got {_show(obj['index'])}")
+
+    def selector_zone(self, obj: Mapping[Any, Any], path: str, cluster: str | None) -> None:
+        zone = obj.get("zone")
+        if zone is None or self.string(zone, f"{path}.zone") is None:
+            return
+        known = self.zones.get(cluster or "")
+        if known is not None and zone not in known:
+            self.add(
+                f"{path}.zone",
+                f"no instances of cluster {cluster!r} in zone {zone!r} "
+                f"(zones: {', '.join(sorted(known))})",
+            )
+
+    def task_ref(self, value: object, path: str, cluster: str | None) -> None:
+        """A task ARN or id, or a task selector (``service:web#0`` or a mapping)."""
+        if isinstance(value, str) and task_selector(value) is None:
+            if value.split(":", 1)[0] in ("service", "family", "group") and "#" not in value:
+                self.add(path, f"a task selector needs an index: {value}#0")
+            return
+        obj = task_selector(value)
+        if obj is None:
+            self.add(path, f"expected a task ARN or id or a task selector, got {_show(value)}")
+            return
+        self.keys(obj, path, TASK_SELECTOR_KEYS)
+        given = [k for k in ("service", "family", "group") if obj.get(k) is not None]
+        if len(given) > 1:
+            self.add(path, f"at most one of service, family and group, got {', '.join(given)}")
+        for key in given:
+            self.string(obj[key], f"{path}.{key}")
+        if obj.get("service") is not None and isinstance(obj["service"], str):
+            self.service_ref(cluster, obj["service"], f"{path}.service")
+        self.selector_zone(obj, path, cluster)
+        if "index" in obj and not _is_int(obj["index"]):
+            self.add(f"{path}.index", f"expected an integer, got {_show(obj['index'])}")
+
+    def put_attributes(self, value: object, path: str, cluster: str | None = None) -> None:
         items = self.items(value, path)
         if not items:
             self.add(path, "expected at least one attribute")
@@ -1489,7 +1648,9 @@ class _Validator:
             obj = self.mapping(item, where)
             if obj is None:
                 continue
-            self.shape(obj, where, "Attribute", custom=["name", "value"])
+            self.shape(obj, where, "Attribute", custom=["name", "value", "targetId"])
+            if obj.get("targetId") is not None:
+                self.instance_ref(obj["targetId"], f"{where}.targetId", cluster)
             name, text = obj.get("name"), obj.get("value")
             name_ok = name is None or self.string(name, f"{where}.name") is not None
             if name is not None and name_ok and not _ATTRIBUTE_NAME.match(name):
@@ -1517,6 +1678,8 @@ class _Validator:
             parsed: Any
             if key in distributions:
                 parsed = self.distribution(raw, path)
+            elif key in SimParameters.boolean_names():
+                parsed = self.boolean(raw, path)
             else:
                 parsed = self.duration(raw, path)
             if parsed is not None:

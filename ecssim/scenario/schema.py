@@ -22,11 +22,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Action",
+    "AgentDisconnect",
     "Arrivals",
+    "AzOutage",
     "Fault",
     "InstanceFailure",
     "InstanceGroup",
+    "InstanceStop",
     "Scenario",
+    "SpotInterruption",
     "TaskBehavior",
     "Workload",
 ]
@@ -68,6 +72,10 @@ class InstanceGroup:
         memory_mib: Registered memory in MiB overriding the catalogue's, or ``None``.
         market: ``"on-demand"`` or ``"spot"``.
         at_s: Launch time in simulated seconds.
+        spot_mtbf: For Spot instances, the time from launch to an interruption notice, per
+            instance (``spot: {mtbf | rate}``), or ``None`` for no interruptions.
+        spot_replace_after_s: Delay after a Spot termination before a replacement instance of
+            the group launches, or ``None``.
     """
 
     cluster: str
@@ -79,6 +87,8 @@ class InstanceGroup:
     memory_mib: int | None = None
     market: str = "on-demand"
     at_s: float = 0.0
+    spot_mtbf: Distribution | None = None
+    spot_replace_after_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +168,84 @@ class InstanceFailure:
     replace_after_s: float | None = None
 
 
-Fault: TypeAlias = InstanceFailure
-"""Any fault; a union once more kinds exist (agent disconnect, AZ outage, ...)."""
+@dataclass(frozen=True, slots=True)
+class InstanceStop:
+    """EC2 instances that stop (EC2 stop or crash without termination).
+
+    The containers die; after ``instance_lost_after`` ECS shows ``agentConnected=false`` and
+    stops the tasks, but the container instance stays ACTIVE (ECS-SEMANTICS section 4).
+    Fields as in :class:`InstanceFailure`, without replacement.
+    """
+
+    index: int
+    cluster: str
+    at_s: float | None = None
+    mtbf: Distribution | None = None
+    zone: str | None = None
+    count: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class AgentDisconnect:
+    """ECS agents that lose their connection for a while; tasks keep running meanwhile.
+
+    Attributes:
+        index: Position in the scenario's ``faults`` list (names its random streams).
+        cluster: Cluster whose agents disconnect.
+        duration: How long each disconnection lasts.
+        at_s: Time of a one-off disconnection of ``count`` agents, or ``None``.
+        mtbf: Time between disconnections per instance (counted from each reconnection),
+            or ``None``.
+        zone: Only instances in this availability zone, or ``None`` for any.
+        count: Agents disconnected at ``at_s``.
+    """
+
+    index: int
+    cluster: str
+    duration: Distribution
+    at_s: float | None = None
+    mtbf: Distribution | None = None
+    zone: str | None = None
+    count: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class AzOutage:
+    """Every instance of one availability zone goes down at ``at_s`` and is back after a while.
+
+    Attributes:
+        index: Position in the scenario's ``faults`` list.
+        zone: The availability zone.
+        at_s: Start of the outage.
+        duration_s: Length of the outage.
+        cluster: Only instances of this cluster, or ``None`` for every cluster.
+    """
+
+    index: int
+    zone: str
+    at_s: float
+    duration_s: float
+    cluster: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SpotInterruption:
+    """Spot instances interrupted: a notice, then termination ``spot_notice`` later.
+
+    Fields as in :class:`InstanceFailure`; only instances with ``market: spot`` are chosen.
+    """
+
+    index: int
+    cluster: str
+    at_s: float | None = None
+    mtbf: Distribution | None = None
+    zone: str | None = None
+    count: int = 1
+    replace_after_s: float | None = None
+
+
+Fault: TypeAlias = InstanceFailure | InstanceStop | AgentDisconnect | AzOutage | SpotInterruption
+"""Any fault."""
 
 
 @dataclass(frozen=True, slots=True)
