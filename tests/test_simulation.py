@@ -303,3 +303,18 @@ def test_scale_in_of_several_tasks_keeps_azs_balanced_one_instance_per_zone():
         zones = Counter(t["availabilityZone"] for t in _running(sim))
         assert sum(zones.values()) == 6
         assert max(zones.values()) - min(zones.values()) <= 1, (seed, zones)
+
+
+def test_explained_placements_name_the_task_they_placed():
+    sim = Simulation(seed=5, explain=True)
+    sim.ecs.create_cluster(clusterName="prod")
+    sim.launch_instances("prod", "m5.large", count=2)
+    sim.ecs.register_task_definition(
+        family="web", containerDefinitions=[{"name": "w", "image": "w", "memory": 512}]
+    )
+    sim.run(until="5m")
+    out = sim.ecs.run_task(cluster="prod", taskDefinition="web", count=3)
+    placements = sim.result().placements
+    assert placements is not None
+    placed = placements[placements["container_instance"].notna()]
+    assert sorted(placed["task_arn"]) == sorted(t["taskArn"] for t in out["tasks"])

@@ -112,6 +112,7 @@ class ControlPlane:
         self._task_seq = 0
         self._instance_seq = 0
         self._stopped: deque[tuple[float, ClusterRecord, str]] = deque()
+        self._unnamed_placement = -1  # row of the placements channel awaiting its task ARN
         #: Families whose usage is modelled; for them the reservations of RUNNING tasks are
         #: kept per (cluster, family) and per service, for the usage sampler.
         self.usage_families: frozenset[str] = frozenset()
@@ -712,6 +713,12 @@ class ControlPlane:
         return task
 
     def _assign(self, task: Task, row: int) -> None:
+        if self._unnamed_placement >= 0:
+            placements = self.recorder.placements
+            assert placements is not None
+            placed = placements[self._unnamed_placement]
+            placements[self._unnamed_placement] = (placed[0], task.arn, *placed[2:])
+            self._unnamed_placement = -1
         cluster = task.cluster
         instance = cluster.instances[row]
         need = task.requirement
@@ -788,6 +795,9 @@ class ControlPlane:
                     decision.reason,
                 )
             )
+            if decision.row >= 0:
+                # The task is created after its placement: _assign fills in its ARN.
+                self._unnamed_placement = len(self.recorder.placements) - 1
         return decision
 
     def _failure(
