@@ -361,17 +361,18 @@ def figure_p6(sizes: tuple[int, int]) -> list[Row]:
     """P6: one million lifecycles on 10,000 instances over one simulated day.
 
     Runs the first ``sizes`` arrivals of that day in fresh processes; when the larger size is
-    below a million, wall time and peak RSS are extrapolated linearly through the two points
-    (the label says so).
+    below a million, wall time is scaled from the larger run and peak RSS extrapolated along
+    the line through both (the label says so).
     """
     small, large = (_p6_run(n) for n in sizes)
     target = 1_000_000
     if sizes[1] >= target:
         wall, rss, how = large["wall_s"], large["peak_rss_mib"], "measured"
     else:
-        per_wall = (large["wall_s"] - small["wall_s"]) / (sizes[1] - sizes[0])
-        per_rss = (large["peak_rss_mib"] - small["peak_rss_mib"]) / (sizes[1] - sizes[0])
-        wall = large["wall_s"] + per_wall * (target - sizes[1])
+        # Wall time in proportion to the larger run (a fit through two small runs can even
+        # go negative from noise); memory along the line through both, never falling.
+        per_rss = max(0.0, (large["peak_rss_mib"] - small["peak_rss_mib"]) / (sizes[1] - sizes[0]))
+        wall = large["wall_s"] * target / sizes[1]
         rss = large["peak_rss_mib"] + per_rss * (target - sizes[1])
         how = f"extrapolated from {sizes[0]:,} and {sizes[1]:,}"
     return [
