@@ -174,3 +174,45 @@ def test_realworld_task_definition(name: str) -> None:
             load_task_definition_file(path)
         assert tuple(p.message for p in info.value.problems) == expected
         assert all(p.path == str(path) for p in info.value.problems)
+
+
+LOADABLE = sorted(name for name, expected in EXPECTED.items() if isinstance(expected, Requirement))
+# Files whose memberOf constraint no simulated instance can meet, as on ECS: 043 asks for t2
+# instances (not in the catalogue), 050 for one particular EC2 instance id.
+UNPLACEABLE = {
+    "043.json": "MemberOf placement constraint unsatisfied.",
+    "050.json": "MemberOf placement constraint unsatisfied.",
+}
+
+
+@pytest.mark.parametrize("name", LOADABLE)
+def test_realworld_task_definition_runs(name: str) -> None:
+    """Each loadable file registers through sim.ecs and its task reaches RUNNING on an instance
+    of the cheapest catalogue type it fits."""
+    from ecssim.model.catalogue import CATALOGUE
+    from ecssim.simulation import Simulation
+
+    td = load_task_definition_file(TASKDEFS / name)
+    need = td.requirement
+    fitting = [
+        t
+        for t in CATALOGUE.values()
+        if t.registered_cpu >= need.cpu
+        and t.registered_memory_mib >= need.memory_mib
+        and t.gpus >= need.gpu
+        and t.awsvpc_slots >= need.eni
+    ]
+    itype = min(fitting, key=lambda t: t.hourly_price)
+    sim = Simulation(seed=1)
+    sim.ecs.create_cluster(clusterName="real")
+    sim.launch_instances("real", itype.name, count=1)
+    registered = sim.ecs.register_task_definition(**td.request)["taskDefinition"]
+    sim.run(until="5m")
+    out = sim.ecs.run_task(cluster="real", taskDefinition=registered["taskDefinitionArn"])
+    if name in UNPLACEABLE:
+        assert [f["reason"] for f in out["failures"]] == [UNPLACEABLE[name]]
+        return
+    assert out["failures"] == [], out["failures"]
+    sim.run(until="10m")
+    task = sim.ecs.describe_tasks(cluster="real", tasks=[out["tasks"][0]["taskArn"]])["tasks"][0]
+    assert task["lastStatus"] == "RUNNING"
