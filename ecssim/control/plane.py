@@ -1358,18 +1358,8 @@ class ControlPlane:
             f"starting a task in {zone}.",
             service=service,
         )
-        task = self._new_task(
-            cluster,
-            definition,
-            service.group,
-            service=service,
-            started_by=f"ecs-svc/{service.name}",
-            draws=self._draw(f"service:{cluster.name}/{service.name}", definition.family),
-        )
-        service.tasks[task.id] = task
-        service.rebalance_task = task
         service.steady = False
-        self._assign(task, decision.row)
+        service.rebalance_task = self._start_service_task(service, decision.row)
 
     def _launch(self, service: ServiceRecord, count: int) -> None:
         now = self.now
@@ -1392,17 +1382,23 @@ class ControlPlane:
                 timer = self.env.timeout(self.params.service_retry_interval)
                 timer.callbacks.append(lambda _e: self._retry(service))
                 return
-            task = self._new_task(
-                cluster,
-                definition,
-                service.group,
-                service=service,
-                started_by=f"ecs-svc/{service.name}",
-                draws=self._draw(f"service:{cluster.name}/{service.name}", definition.family),
-            )
-            service.tasks[task.id] = task
-            self._assign(task, decision.row)
+            self._start_service_task(service, decision.row)
         service.retry_at = math.nan
+
+    def _start_service_task(self, service: ServiceRecord, row: int) -> Task:
+        """Create a task of the service's current definition and place it on ``row``."""
+        cluster, definition = service.cluster, service.task_definition
+        task = self._new_task(
+            cluster,
+            definition,
+            service.group,
+            service=service,
+            started_by=f"ecs-svc/{service.name}",
+            draws=self._draw(f"service:{cluster.name}/{service.name}", definition.family),
+        )
+        service.tasks[task.id] = task
+        self._assign(task, row)
+        return task
 
     def _retry(self, service: ServiceRecord) -> None:
         if self.now >= service.retry_at:
