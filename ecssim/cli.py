@@ -549,6 +549,52 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_explain(args: argparse.Namespace) -> int:
+    import json
+
+    import ecssim
+    from ecssim.explain import HOW_TO_RECORD, explain_decision, format_explanation, select_decision
+    from ecssim.result import Result
+
+    source = Path(args.source)
+    saved = source.is_dir()
+    problems: list[Problem] = []
+    if saved:
+        for flag, value in (("--seed", args.seed), ("--until", args.until), ("--set", args.set)):
+            if value is not None:
+                problems.append(Problem(flag, "applies to a scenario file, not a saved run"))
+        if problems:
+            raise InputError(problems)
+        result = Result.load(source)
+        if result.placements is None:
+            raise InputError(f"the saved run has no placements frame; {HOW_TO_RECORD}", str(source))
+    else:
+        if args.until is not None:
+            from ecssim.units import parse_duration
+
+            try:
+                parse_duration(args.until)
+            except ValueError as err:
+                problems.append(Problem("--until", str(err)))
+        for item in args.set or ():
+            if "=" not in item:
+                problems.append(Problem("--set", f"expected PATH=VALUE, got {item!r}"))
+        if problems:
+            raise InputError(problems)
+        # explain=true last, so it wins over any --set: the run records the placements frame.
+        overrides = [*(args.set or ()), "explain=true"]
+        result = ecssim.run(args.source, seed=args.seed, until=args.until, overrides=overrides)
+    # A run that stopped early is explained from what it recorded, then exits 1 as `run` does.
+    error = None if saved else result.meta.get("error")
+    if error:
+        print(f"error: the run stopped at t={result.end:g} s: {error}", file=sys.stderr)
+    assert result.placements is not None  # checked for a saved run; recorded for a scenario
+    index = select_decision(result.placements, task=args.task, index=args.index, failed=args.failed)
+    info = explain_decision(result, index)
+    print(json.dumps(info, indent=2) if args.json else format_explanation(info))
+    return EXIT_RUN_ERROR if error else EXIT_OK
+
+
 # -- parser -----------------------------------------------------------------------------------
 
 
@@ -607,6 +653,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     scn = sub.add_parser("scenarios", help="list bundled scenarios")
     scn.set_defaults(func=_cmd_scenarios)
+
+    exp = sub.add_parser("explain", help="explain one placement decision of a run")
+    exp.add_argument(
+        "source",
+        metavar="SCENARIO_OR_RUN_DIR",
+        help="scenario YAML (run with explain on) or a run saved with explain on",
+    )
+    pick = exp.add_mutually_exclusive_group()
+    pick.add_argument("--task", metavar="ARN_OR_ID", help="the placement of this task (id suffix)")
+    pick.add_argument(
+        "--index", type=int, metavar="N", help="row N of the placements frame (negative: from end)"
+    )
+    pick.add_argument("--failed", action="store_true", help="the first failed placement")
+    exp.add_argument("--seed", type=int, metavar="N", help="root seed (scenario only)")
+    exp.add_argument("--until", metavar="D", help="simulated end time (scenario only)")
+    exp.add_argument(
+        "--set", action="append", metavar="PATH=VALUE", help="override (scenario only); repeatable"
+    )
+    exp.add_argument("--json", action="store_true", help="print a JSON object instead of text")
+    exp.set_defaults(func=_cmd_explain)
 
     plot = sub.add_parser("plot", help="write the standard plots of a saved run")
     plot.add_argument("run_dir", metavar="RUN_DIR")
