@@ -11,7 +11,10 @@ task's reservation as soon as the task is told to stop, as ECS does, so a new ta
 on an instance whose old task is still stopping.
 
 Per task the agent schedules at most: ENI attach (awsvpc only), pull + start, run end (unless
-it runs forever), stop, ENI detach (awsvpc only).
+it runs forever), stop, ENI detach (awsvpc only). Containers start in ``dependsOn`` order: the
+time to RUNNING is the longest chain of waits (the step is still one timer). A task whose pull
+or container start fails (the family's ``pull_failure`` / ``start_failure``) stops there with
+``TaskFailedToStart``.
 """
 
 from __future__ import annotations
@@ -34,6 +37,19 @@ if TYPE_CHECKING:
 
 #: Stopped reason of a task whose essential container exits.
 ESSENTIAL_EXITED = "Essential container in task exited"
+#: Stopped reasons of tasks that fail before RUNNING, as the ECS agent words them.
+PULL_FAILED = (
+    "CannotPullContainerError: pull image manifest has been retried 5 time(s): "
+    "failed to resolve ref {image}: failed to do request: i/o timeout"
+)
+START_FAILED = (
+    "CannotStartContainerError: Error response from daemon: failed to create task for "
+    "container: OCI runtime create failed: exec: no such file or directory"
+)
+
+
+#: Stopping a task in these states sends SIGTERM and waits; earlier, nothing runs yet.
+_GRACEFUL = (TaskStatus.RUNNING, TaskStatus.DEACTIVATING)
 
 
 class _Step(simpy.Event):
@@ -262,12 +278,77 @@ class Agent:
                 took = params.image_pull_cached.sample(rng)
             else:
                 took = params.image_pull.sample(rng)
-                self.images.add(image)  # later tasks share this pull or its cached copy
+                if task.start_failure != "pull":
+                    self.images.add(image)  # later tasks share this pull or its cached copy
             pull = max(pull, took)
         task.pull_started_at = now
         task.pull_stopped_at = now + pull
         self.control.set_status(task, TaskStatus.ACTIVATING)
-        self._after(pull + params.container_start.sample(rng), self._running, task)
+        failure = task.start_failure
+        if failure == "pull":
+            self._after(pull, self._failed_to_start, task)
+            return
+        definition = task.task_definition
+        if definition.has_dependencies:
+            start = self._start_in_order(task)
+        else:
+            start = params.container_start.sample(rng)
+        self._after(pull + start, self._failed_to_start if failure else self._running, task)
+
+    def _start_in_order(self, task: Task) -> float:
+        """Seconds from the end of the pull until every long-running container has started.
+
+        Each container starts (``container_start``) once its ``dependsOn`` conditions hold:
+        START when the dependency has started, HEALTHY one health-check interval after that
+        (its first check passes), COMPLETE and SUCCESS when it has run for
+        ``init_container_runtime`` and exited (ECS-SEMANTICS 3). A HEALTHY condition on a
+        container without a health check is treated as START [inf]. Containers are visited in
+        definition order, so the draws are reproducible.
+        """
+        containers = task.task_definition.containers
+        by_name = {c.name: c for c in containers}
+        params, rng = self.params, self.rng
+        started: dict[str, float] = {}
+        exited: dict[str, float] = {}
+
+        def start(name: str) -> float:
+            # The task definition parser rejects dependsOn cycles, so this terminates.
+            if name not in started:
+                at = 0.0
+                for dependency in by_name[name].depends_on:
+                    other = dependency.container_name
+                    condition = dependency.condition
+                    if condition in ("COMPLETE", "SUCCESS"):
+                        if other not in exited:
+                            exited[other] = start(other) + params.init_container_runtime.sample(rng)
+                        ready = exited[other]
+                    else:
+                        ready = start(other)
+                        check = by_name[other].health_check
+                        if condition == "HEALTHY" and check is not None:
+                            ready += check.interval_s
+                    at = max(at, ready)
+                started[name] = at + params.container_start.sample(rng)
+            return started[name]
+
+        for container in containers:
+            start(container.name)
+        exiting = {
+            d.container_name
+            for c in containers
+            for d in c.depends_on
+            if d.condition in ("COMPLETE", "SUCCESS")
+        }
+        return max(t for name, t in started.items() if name not in exiting)
+
+    def _failed_to_start(self, task: Task) -> None:
+        """The image pull or the container start failed: the task stops without running."""
+        if task.start_failure == "pull":
+            reason = PULL_FAILED.format(image=task.task_definition.images()[0])
+        else:
+            reason = START_FAILED
+        self.control.task_failed_to_start(task, reason)
+        self._deprovision(task)
 
     def _running(self, task: Task) -> None:
         task.started_at = self.env.now
@@ -299,7 +380,7 @@ class Agent:
                 self.queue.remove(task)
             self._deprovision(task)
             return
-        self._stopping(task, graceful=task.last_status == TaskStatus.RUNNING)
+        self._stopping(task, graceful=task.last_status in _GRACEFUL)
 
     def _stopping(self, task: Task, *, graceful: bool) -> None:
         task.stopping_at = self.env.now

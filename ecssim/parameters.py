@@ -35,8 +35,6 @@ class SimParameters:
         service_retry_interval: Delay before a service scheduler tries again after it could
             not place a task. [obs] about 5 min in reproio/ecs_deploy#53; [inf] default 60 s
             so that short scenarios show recovery; set 5m for the observed value.
-        steady_state_check: How long a service must stay at desiredCount with nothing pending
-            before ECS logs "has reached a steady state". [inf] 30 s.
         deregistered_visible: How long STOPPED tasks stay describable (BC Task: >= 1 h).
         metrics_interval: How often modelled CPU/memory usage is sampled into the ``cpu_used``
             / ``memory_used`` series; ECS publishes service metrics every 60 s (DG
@@ -46,6 +44,22 @@ class SimParameters:
         spot_draining: ``ECS_ENABLE_SPOT_INSTANCE_DRAINING``: the agent sets its instance
             DRAINING at the Spot notice (it polls IMDS every second). Off by default
             (DG container-instance-spot; AG app/agent.go).
+        deployment_healthy_after: How long after RUNNING a task with no container health check
+            and no load balancer counts healthy for a deployment (ECS-SEMANTICS 5). 40 s.
+        lb_healthy_after: How long after RUNNING the load-balancer target of a task turns
+            healthy: ALB health check interval 30 s x healthy threshold 5 (BP
+            load-balancer-healthcheck). 150 s.
+        lb_deregistration_delay: Time a task of a service behind a load balancer spends in
+            DEACTIVATING before it is stopped: the target group's deregistration delay
+            (BP load-balancer-connection-draining). 300 s.
+        init_container_runtime: Run time of a container that others wait on with a
+            ``dependsOn`` condition COMPLETE or SUCCESS (an init container). [inf] 5 s.
+        service_launch_rate: Tasks a service may launch per minute on EC2 (BP task). 250.
+        throttle_first_delay: The first delay of the start-failure throttle; it doubles with
+            each consecutive failure (the curve is unpublished, DG service-throttle-logic).
+            [inf] 10 s.
+        throttle_max_delay: The cap of the start-failure throttle: 27 min in the current
+            documentation (15 min in 2023; DG service-throttle-logic).
     """
 
     instance_boot: Distribution = field(default_factory=lambda: Uniform(60.0, 180.0))
@@ -58,11 +72,17 @@ class SimParameters:
     stop_timeout: float = 30.0
     instance_lost_after: float = 120.0
     service_retry_interval: float = 60.0
-    steady_state_check: float = 30.0
     deregistered_visible: float = 3600.0
     metrics_interval: float = 60.0
     spot_notice: float = 120.0
     spot_draining: bool = False
+    deployment_healthy_after: float = 40.0
+    lb_healthy_after: float = 150.0
+    lb_deregistration_delay: float = 300.0
+    init_container_runtime: Distribution = field(default_factory=lambda: Fixed(5.0))
+    service_launch_rate: int = 250
+    throttle_first_delay: float = 10.0
+    throttle_max_delay: float = 27 * 60.0
 
     @classmethod
     def names(cls) -> list[str]:
@@ -75,6 +95,11 @@ class SimParameters:
         return {"spot_draining"}
 
     @classmethod
+    def integer_names(cls) -> set[str]:
+        """Return the names of the parameters that take a positive integer."""
+        return {"service_launch_rate"}
+
+    @classmethod
     def distribution_names(cls) -> set[str]:
         """Return the names of the parameters that take a distribution (the rest are durations)."""
         return {
@@ -85,4 +110,5 @@ class SimParameters:
             "container_stop",
             "eni_attach",
             "eni_detach",
+            "init_container_runtime",
         }

@@ -208,11 +208,19 @@ class Simulation:
         cpu: int | None = None,
         memory: int | None = None,
         market: str = "on-demand",
+        awsvpc_trunking: bool = False,
     ) -> list[str]:
         """Launch EC2 instances into ``cluster``; they register after booting.
 
+        ``awsvpc_trunking=True`` registers them with ENI trunking: the type's ``trunk_enis``
+        awsvpc task slots (c5.large: 10 instead of 2) and the ``ecs.awsvpc-trunk-id``
+        attribute.
+
         Returns:
             Their EC2 instance ids.
+
+        Raises:
+            ValueError: ``awsvpc_trunking`` on a type that does not support ENI trunking.
         """
         launched = self.control.launch_instances(
             cluster,
@@ -223,6 +231,7 @@ class Simulation:
             cpu=cpu,
             memory_mib=memory,
             market=market,
+            awsvpc_trunking=awsvpc_trunking,
         )
         return [i.ec2_instance_id for i in launched]
 
@@ -260,6 +269,8 @@ class Simulation:
                 cpu=record.registered_cpu,
                 memory_mib=record.registered_memory,
                 market=record.market,
+                # Trunked instances hold the type's trunk slots (records.InstanceRecord).
+                awsvpc_trunking=record.eni_slots == record.instance_type.trunk_enis,
             )
             if launched is not None:
                 launched(new)
@@ -377,6 +388,7 @@ class Simulation:
                 cpu=group.cpu,
                 memory_mib=group.memory_mib,
                 market=group.market,
+                awsvpc_trunking=group.awsvpc_trunking,
             )
             self._arm_spot(group, launched)
             return
@@ -389,6 +401,7 @@ class Simulation:
             cpu=group.cpu,
             memory=group.memory_mib,
             market=group.market,
+            awsvpc_trunking=group.awsvpc_trunking,
         )
 
     def _at(self, t: float, fn: Callable[[], object]) -> None:

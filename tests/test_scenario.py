@@ -425,8 +425,17 @@ CASES = [
     ),
     (
         edit("services.0.schedulingStrategy", "DAEMON"),
-        "services[0].schedulingStrategy: schedulingStrategy DAEMON is not simulated yet "
-        "(REPLICA only)",
+        "services[0].desiredCount: a DAEMON service runs one task per instance and takes no "
+        "desiredCount",
+    ),
+    (
+        edit("services.0.deploymentController", {"type": "CODE_DEPLOY"}),
+        "services[0].deploymentController.type: deploymentController CODE_DEPLOY is not "
+        "simulated yet (ECS rolling updates only)",
+    ),
+    (
+        edit("services.0.schedulingStrategy", "DAEMONS"),
+        'services[0].schedulingStrategy: expected REPLICA or DAEMON, got "DAEMONS"',
     ),
     (
         edit("services.0.propagateTags", "SERVCE"),

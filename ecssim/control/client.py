@@ -20,13 +20,19 @@ from ecssim.control.plane import (
     constraints_from,
     strategies_from,
 )
-from ecssim.control.records import ClusterRecord, InstanceRecord, ServiceRecord, Task, arn
+from ecssim.control.records import (
+    ClusterRecord,
+    Deployment,
+    InstanceRecord,
+    ServiceRecord,
+    Task,
+    arn,
+)
 from ecssim.errors import EcssimError, InputError
 from ecssim.model.enums import InstanceStatus, StopCode, TaskStatus
 from ecssim.model.taskdef import TaskDefinition, parse_task_definition
 from ecssim.placement.query import QueryError
 from ecssim.placement.strategies import validate_strategy
-from ecssim.rng import stable_hash
 from ecssim.scenario.ecs_requests import SHAPES
 
 #: Wall-clock time that simulated time 0 maps to in API responses.
@@ -198,12 +204,18 @@ class ECSClient:
         except InputError as err:
             raise ClientException(str(err).removeprefix("ClientException: ")) from None
         registered = self._control.register_task_definition(definition)
-        return {"taskDefinition": self._describe_definition(registered), "tags": []}
+        return {
+            "taskDefinition": self._describe_definition(registered),
+            "tags": list(registered.request.get("tags", [])),
+        }
 
-    def describe_task_definition(self, taskDefinition: str, **_: Any) -> dict[str, Any]:
-        """DescribeTaskDefinition."""
+    def describe_task_definition(
+        self, taskDefinition: str, include: list[str] | None = None, **_: Any
+    ) -> dict[str, Any]:
+        """DescribeTaskDefinition (the tags only with ``include=["TAGS"]``, as on ECS)."""
         definition = self._definition(taskDefinition)
-        return {"taskDefinition": self._describe_definition(definition), "tags": []}
+        tags = list(definition.request.get("tags", [])) if "TAGS" in (include or []) else []
+        return {"taskDefinition": self._describe_definition(definition), "tags": tags}
 
     def deregister_task_definition(self, taskDefinition: str) -> dict[str, Any]:
         """DeregisterTaskDefinition: the revision stays describable with status INACTIVE."""
@@ -213,7 +225,8 @@ class ECSClient:
         return {"taskDefinition": out}
 
     def _describe_definition(self, definition: TaskDefinition) -> dict[str, Any]:
-        out = dict(definition.request)
+        # BC TaskDefinition has no tags: ECS returns them beside it, not inside.
+        out = {k: v for k, v in definition.request.items() if k != "tags"}
         out.update(
             taskDefinitionArn=arn("task-definition", f"{definition.family}:{definition.revision}"),
             revision=definition.revision,
@@ -322,6 +335,7 @@ class ECSClient:
         definition = task.task_definition
         instance = task.container_instance
         status = task.last_status.name
+        health = task.health_status(self._control.now)
         containers = [
             _drop_none(
                 {
@@ -340,7 +354,7 @@ class ECSClient:
                     "memoryReservation": None
                     if c.memory_reservation_mib is None
                     else str(c.memory_reservation_mib),
-                    "healthStatus": "UNKNOWN",
+                    "healthStatus": health if c.health_check is not None else "UNKNOWN",
                 }
             )
             for c in definition.containers
@@ -371,7 +385,7 @@ class ECSClient:
                 "stoppingAt": _ts(task.stopping_at),
                 "executionStoppedAt": _ts(task.execution_stopped_at),
                 "stoppedAt": _ts(task.stopped_at),
-                "healthStatus": "UNKNOWN",
+                "healthStatus": health,
                 "overrides": {"containerOverrides": []},
                 "version": int(task.last_status) + 1,
             }
@@ -388,6 +402,21 @@ class ECSClient:
         desired = kwargs.get("desiredCount", 0)
         if not isinstance(desired, int) or desired < 0:
             raise InvalidParameterException("desiredCount must be an integer >= 0.")
+        controller = (kwargs.get("deploymentController") or {}).get("type", "ECS")
+        if controller != "ECS":
+            raise InvalidParameterException(
+                f"deploymentController {controller} is not simulated (ECS rolling updates only)."
+            )
+        if kwargs.get("schedulingStrategy") == "DAEMON":
+            if "desiredCount" in kwargs:
+                raise InvalidParameterException(
+                    "The daemon scheduling strategy does not support a desired count for services."
+                )
+            if kwargs.get("placementStrategy"):
+                raise InvalidParameterException(
+                    "The daemon scheduling strategy does not support placement strategies."
+                )
+        self._check_load_balancers(definition, kwargs.get("loadBalancers") or [])
         strategies, constraints = self._placement(kwargs)
         service = self._call(
             self._control.create_service,
@@ -404,6 +433,23 @@ class ECSClient:
         service.az_rebalancing = kwargs.get("availabilityZoneRebalancing", "ENABLED") == "ENABLED"
         return {"service": self._describe_service(service)}
 
+    @staticmethod
+    def _check_load_balancers(definition: TaskDefinition, items: list[dict[str, Any]]) -> None:
+        """Each ``loadBalancers`` item must name a container and one of its container ports."""
+        containers = {c.name: c for c in definition.containers}
+        for item in items:
+            name = item.get("containerName")
+            container = containers.get(name) if isinstance(name, str) else None
+            if container is None:
+                raise InvalidParameterException(
+                    f"The container {name} does not exist in the task definition."
+                )
+            port = item.get("containerPort")
+            if port not in {m.container_port for m in container.port_mappings}:
+                raise InvalidParameterException(
+                    f"The container {name} did not have a container port {port} defined."
+                )
+
     def _service(self, cluster: str | None, service: str) -> ServiceRecord:
         return self._call(self._control.service, cluster, service)
 
@@ -419,6 +465,7 @@ class ECSClient:
         definition = None
         if kwargs.get("taskDefinition"):
             definition = self._definition(kwargs["taskDefinition"])
+            self._check_load_balancers(definition, record.request.get("loadBalancers") or [])
         if kwargs.get("deploymentConfiguration"):
             record.deployment_configuration.update(kwargs["deploymentConfiguration"])
         if kwargs.get("availabilityZoneRebalancing") is not None:
@@ -475,20 +522,7 @@ class ECSClient:
             "launchType": "EC2",
             "taskDefinition": td_arn,
             "deploymentConfiguration": dict(service.deployment_configuration),
-            "deployments": [
-                {
-                    "id": f"ecs-svc/{stable_hash(service.arn) % 10**19:019d}",
-                    "status": "PRIMARY",
-                    "taskDefinition": td_arn,
-                    "desiredCount": service.desired_count,
-                    "pendingCount": pending,
-                    "runningCount": running,
-                    "createdAt": created,
-                    "updatedAt": created,
-                    "launchType": "EC2",
-                    "rolloutState": "COMPLETED" if service.steady else "IN_PROGRESS",
-                }
-            ],
+            "deployments": [self._describe_deployment(service, d) for d in service.deployments],
             "events": [
                 {
                     "id": f"{i:08x}",
@@ -500,8 +534,40 @@ class ECSClient:
             "createdAt": created,
             "placementConstraints": list(request.get("placementConstraints", [])),
             "placementStrategy": list(request.get("placementStrategy", [])),
-            "schedulingStrategy": "REPLICA",
+            "schedulingStrategy": "DAEMON" if service.daemon else "REPLICA",
             "availabilityZoneRebalancing": "ENABLED" if service.az_rebalancing else "DISABLED",
+            **({"loadBalancers": request["loadBalancers"]} if service.load_balanced else {}),
+            **(
+                {"healthCheckGracePeriodSeconds": request["healthCheckGracePeriodSeconds"]}
+                if "healthCheckGracePeriodSeconds" in request
+                else {}
+            ),
+        }
+
+    @staticmethod
+    def _describe_deployment(service: ServiceRecord, deployment: Deployment) -> dict[str, Any]:
+        definition = deployment.task_definition
+        primary = deployment is service.deployments[0]
+        running = pending = 0
+        for task in service.tasks.values():
+            if task.task_definition is definition:
+                if task.last_status == TaskStatus.RUNNING:
+                    running += 1
+                else:
+                    pending += 1
+        return {
+            "id": deployment.id,
+            "status": deployment.status,
+            "taskDefinition": arn("task-definition", f"{definition.family}:{definition.revision}"),
+            "desiredCount": service.desired_count if primary else running + pending,
+            "pendingCount": pending,
+            "runningCount": running,
+            "failedTasks": deployment.failed_tasks,
+            "createdAt": _ts(deployment.created_at),
+            "updatedAt": _ts(deployment.updated_at),
+            "launchType": "EC2",
+            "rolloutState": deployment.rollout_state,
+            "rolloutStateReason": deployment.rollout_state_reason,
         }
 
     # -- container instances -----------------------------------------------------------------------

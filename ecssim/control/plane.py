@@ -22,7 +22,13 @@ import numpy as np
 import simpy
 
 from ecssim.agent import Agent
-from ecssim.control.records import ClusterRecord, InstanceRecord, ServiceRecord, Task
+from ecssim.control.deployments import (
+    STUCK_MESSAGE,
+    circuit_breaker_threshold,
+    deployment_step,
+    throttle_delay,
+)
+from ecssim.control.records import ClusterRecord, Deployment, InstanceRecord, ServiceRecord, Task
 from ecssim.errors import EcssimError
 from ecssim.metrics import COMPACT_ROWS, EventRow, FailureRow, InstanceRow, PlacementRow, Recorder
 from ecssim.metrics import TaskRow as _TaskRow
@@ -36,10 +42,12 @@ from ecssim.placement.engine import (
     Decision,
     PlacementRequest,
     StrategySpec,
+    constraint_mask,
     place,
+    place_on,
 )
 from ecssim.placement.query import parse_expression
-from ecssim.rng import Streams
+from ecssim.rng import Streams, stable_hash
 
 #: Default placement of a service with no strategy: fewest of its tasks in the AZ, then on the
 #: instance (ECS-SEMANTICS section 2).
@@ -53,6 +61,11 @@ SERVICE_DEFAULT_STRATEGY = (
 )
 #: Standalone RunTask with no strategy: random [inf].
 RUNTASK_DEFAULT_STRATEGY = (StrategySpec("random"),)
+#: Consecutive start failures after which a service logs that it is throttled [inf].
+THROTTLE_EVENT_AFTER = 3
+#: A draw of one task's fate: run time, crash time, start failure, seconds to unhealthy.
+Draws = tuple[float, float, str | None, float]
+_HEALTHY: Draws = (math.inf, math.inf, None, math.inf)
 
 _CLOSEST = {
     "AGENT": 'encountered error "AGENT"',
@@ -121,7 +134,9 @@ class ControlPlane:
         # for the whole run (the registry keeps them), so ids are never reused meanwhile.
         self._td_constraints: dict[int, tuple[ConstraintSpec, ...]] = {}
         self._requests: dict[tuple[Any, ...], PlacementRequest] = {}
-        self._origin_streams: dict[str, tuple[np.random.Generator, np.random.Generator]] = {}
+        self._origin_streams: dict[str, tuple[np.random.Generator, ...]] = {}
+        self._health_gates: dict[tuple[int, bool], float] = {}
+        self._deployment_seq = 0
         self.refresh_usage_families()
 
     # -- helpers ------------------------------------------------------------------------------
@@ -169,10 +184,11 @@ class ControlPlane:
     def refresh_usage_families(self) -> None:
         """Recompute which families model usage (after behaviours change)."""
         self.usage_families = frozenset(
-            family
+            family.partition(":")[0]
             for family, behaviour in self.behaviours.items()
             if getattr(behaviour, "cpu_usage", None) or getattr(behaviour, "memory_usage", None)
         )
+        self._revision_behaviours = any(":" in key for key in self.behaviours)
 
     # -- clusters and task definitions ---------------------------------------------------------
     def create_cluster(self, name: str, settings: dict[str, Any] | None = None) -> ClusterRecord:
@@ -224,9 +240,19 @@ class ControlPlane:
         cpu: int | None = None,
         memory_mib: int | None = None,
         market: str = "on-demand",
+        awsvpc_trunking: bool = False,
     ) -> list[InstanceRecord]:
-        """Launch EC2 instances; each boots, then its agent registers it with the cluster."""
+        """Launch EC2 instances; each boots, then its agent registers it with the cluster.
+
+        With ``awsvpc_trunking`` the instances hold the type's ``trunk_enis`` awsvpc tasks and
+        register with ``ecs.awsvpc-trunk-id``; a type without trunking is a ``ValueError``.
+        """
         cluster = self.cluster(cluster_name)
+        if awsvpc_trunking and instance_type.trunk_enis is None:
+            raise ValueError(
+                f"{instance_type.name} does not support ENI trunking (awsvpc_trunking=True); "
+                "only catalogue types with trunk_enis do"
+            )
         launched = []
         for i in range(count):
             self._instance_seq += 1
@@ -244,6 +270,7 @@ class ControlPlane:
                 else instance_type.registered_memory_mib,
                 attributes=dict(attributes or {}),
                 launched_at=self.now,
+                awsvpc_trunking=awsvpc_trunking,
             )
             instance.agent = Agent(
                 self.env, self, instance, self.params, self.streams.get(f"agent:{seq}")
@@ -429,10 +456,12 @@ class ControlPlane:
         for task in instance.tasks.values():
             service = task.service
             if service is not None and task.desired_status == DesiredStatus.RUNNING:
-                service.draining_tasks += 1
-                services.append(service)
+                if not service.daemon:
+                    service.draining_tasks += 1
+                services.append(service)  # a daemon's desiredCount drops now (no target)
         for task in list(instance.tasks.values()):
-            if task.service is not None and task.last_status < _RUNNING:
+            service = task.service
+            if service is not None and not service.daemon and task.last_status < _RUNNING:
                 self.stop_task(
                     task,
                     code=StopCode.SERVICE_SCHEDULER_INITIATED,
@@ -460,15 +489,26 @@ class ControlPlane:
     def _undrain_counts(self, instance: InstanceRecord) -> None:
         for task in instance.tasks.values():
             service = task.service
-            if service is not None and task.desired_status == DesiredStatus.RUNNING:
+            if service is None or task.desired_status != DesiredStatus.RUNNING:
+                continue
+            if not service.daemon:
                 service.draining_tasks -= 1
-                self.wake(service)
+            self.wake(service)
 
     def _check_drained(self, instance: InstanceRecord) -> None:
         """Log, once per drain, when no service task is left on a DRAINING instance."""
         if instance.drained or instance.status != InstanceStatus.DRAINING:
             return
-        if any(task.service is not None for task in instance.tasks.values()):
+        services = [t for t in instance.tasks.values() if t.service is not None]
+        if any(not t.service.daemon for t in services):  # type: ignore[union-attr]
+            return
+        for task in services:  # only daemon tasks are left: they stop last
+            self.stop_task(
+                task,
+                code=StopCode.SERVICE_SCHEDULER_INITIATED,
+                reason="Container instance is DRAINING: daemon task stopped last.",
+            )
+        if any(t.service is not None for t in instance.tasks.values()):
             return
         instance.drained = True
         left = len(instance.tasks)
@@ -485,6 +525,9 @@ class ControlPlane:
         """Capacity appeared: services short of tasks try again now; AZ rebalancing looks."""
         for service in cluster.services.values():
             if service.status != "ACTIVE":
+                continue
+            if service.daemon:
+                self._reconcile_daemon(service)  # now: daemon tasks go first
                 continue
             if len(service.tasks) < service.desired_count:
                 service.retry_at = math.nan
@@ -670,22 +713,44 @@ class ControlPlane:
             self._td_constraints[id(definition)] = parsed
         return parsed
 
-    def _draw(self, origin: str, family: str) -> tuple[float, float]:
-        behaviour = self.behaviours.get(family)
+    def _draw(self, origin: str, definition: TaskDefinition) -> Draws:
+        """Draw one task's fate from the ``origin``'s streams and its behaviour.
+
+        The behaviour is the one given for ``family:revision``, else for the family. Start
+        failures and health failures come from a stream of their own, drawn only when the
+        behaviour has them, so adding them never shifts run and crash times.
+        """
+        behaviours = self.behaviours
+        behaviour = None
+        if self._revision_behaviours:
+            behaviour = behaviours.get(f"{definition.family}:{definition.revision}")
         if behaviour is None:
-            return math.inf, math.inf
+            behaviour = behaviours.get(definition.family)
+            if behaviour is None:
+                return _HEALTHY
         streams = self._origin_streams.get(origin)
         if streams is None:
             get = self.streams.get
             streams = self._origin_streams[origin] = (
                 get(f"{origin}:runtime"),
                 get(f"{origin}:crash"),
+                get(f"{origin}:faults"),
             )
         runtime = behaviour.runtime.sample(streams[0])
         crash = math.inf
         if behaviour.crash_mtbf is not None:
             crash = behaviour.crash_mtbf.sample(streams[1])
-        return runtime, crash
+        failure: str | None = None
+        unhealthy = math.inf
+        if behaviour.pull_failure or behaviour.start_failure or behaviour.unhealthy_after:
+            faults = streams[2]
+            if behaviour.pull_failure and faults.random() < behaviour.pull_failure:
+                failure = "pull"
+            elif behaviour.start_failure and faults.random() < behaviour.start_failure:
+                failure = "start"
+            if behaviour.unhealthy_after is not None:
+                unhealthy = behaviour.unhealthy_after.sample(faults)
+        return runtime, crash, failure, unhealthy
 
     def _new_task(
         self,
@@ -695,7 +760,7 @@ class ControlPlane:
         *,
         service: ServiceRecord | None,
         started_by: str | None,
-        draws: tuple[float, float],
+        draws: Draws,
     ) -> Task:
         self._task_seq += 1
         task = Task(
@@ -708,6 +773,8 @@ class ControlPlane:
             created_at=self.now,
             runtime_s=draws[0],
             crash_s=draws[1],
+            start_failure=draws[2],
+            unhealthy_s=draws[3],
         )
         cluster.tasks[task.id] = task
         return task
@@ -862,7 +929,7 @@ class ControlPlane:
                 strategies or RUNTASK_DEFAULT_STRATEGY,
                 constraints + self._definition_constraints(definition),
             )
-        draws = [self._draw(origin, definition.family) for _ in range(count)]
+        draws = [self._draw(origin, definition) for _ in range(count)]
         tasks: list[Task] = []
         failures: list[dict[str, str]] = []
         for i in range(count):
@@ -919,7 +986,7 @@ class ControlPlane:
                 group,
                 service=None,
                 started_by=started_by,
-                draws=self._draw(origin, definition.family),
+                draws=self._draw(origin, definition),
             )
             self._assign(task, row)
             tasks.append(task)
@@ -956,8 +1023,65 @@ class ControlPlane:
             if service is not None and task.desired_status == DesiredStatus.RUNNING:
                 service.pending -= 1
                 service.running += 1
+                self._service_running(service, task)
                 self._service_levels(service)
                 self.wake(service)
+
+    def _service_running(self, service: ServiceRecord, task: Task) -> None:
+        """A service task is RUNNING: when will it count healthy, and will it fail its checks?
+
+        Healthy for the deployment (ECS-SEMANTICS 5): ``deployment_healthy_after`` after
+        RUNNING with neither a container health check nor a load balancer; else when the task
+        is HEALTHY and, behind a load balancer, its target is healthy (``lb_healthy_after``).
+        """
+        service.start_failures = 0  # a task started: the start-failure throttle is reset
+        definition = task.task_definition
+        key = (id(definition), service.load_balanced)
+        gate = self._health_gates.get(key)
+        if gate is None:
+            gate = definition.healthy_after_s()
+            if service.load_balanced:
+                gate = max(gate, self.params.lb_healthy_after)
+            elif not definition.health_checked:
+                gate = self.params.deployment_healthy_after
+            self._health_gates[key] = gate
+        now = task.started_at
+        unhealthy = task.unhealthy_s
+        if unhealthy == math.inf or not definition.health_checked:
+            task.healthy_at = now + gate
+            return
+        failed_at = now + definition.unhealthy_after_s(unhealthy)
+        # Checks failing from before the first check: the task never turns healthy.
+        task.healthy_at = now + gate if unhealthy >= definition.healthy_after_s() else math.inf
+        # healthCheckGracePeriodSeconds: the scheduler ignores failures until it has passed.
+        act_at = max(failed_at, now + service.grace_s)
+        timer = self.env.timeout(act_at - self.env.now)
+        timer.callbacks.append(lambda _e: self._health_check_failed(task, now))
+
+    def _health_check_failed(self, task: Task, started_at: float) -> None:
+        """A service task is UNHEALTHY: the scheduler stops it and starts a replacement.
+
+        A standalone task keeps running UNHEALTHY (its health shows in describe_tasks).
+        """
+        service = task.service
+        if (
+            service is None
+            or task.started_at != started_at
+            or task.desired_status != DesiredStatus.RUNNING
+        ):
+            return
+        self.event(
+            "task_unhealthy",
+            f"(service {service.name}) (task {task.id}) failed container health checks.",
+            service=service,
+            task=task,
+        )
+        self._deployment_failure(service, task)
+        self.stop_task(
+            task,
+            code=StopCode.SERVICE_SCHEDULER_INITIATED,
+            reason="Task failed container health checks",
+        )
 
     def _running_reserved(self, task: Task, sign: int) -> None:
         need = task.requirement
@@ -982,8 +1106,16 @@ class ControlPlane:
         if service is not None and service.tasks.pop(task.id, None) is not None:
             if task.task_definition is not service.task_definition:
                 service.old_tasks -= 1
+            elif task.healthy_at <= self.env.now:
+                service.primary.breaker_armed = False  # a task ran successfully
+            service.retry_at = math.nan  # its room is free: a failed placement may fit now
             host = task.container_instance
-            if service.draining_tasks and host is not None and host.status == _DRAINING:
+            if (
+                service.draining_tasks
+                and host is not None
+                and host.status == _DRAINING
+                and not service.daemon
+            ):
                 service.draining_tasks -= 1
             if task is service.rebalance_task:
                 service.rebalance_task = None
@@ -993,6 +1125,90 @@ class ControlPlane:
                 service.pending -= 1
             self._service_levels(service)
             self.wake(service)
+
+    def task_failed_to_start(self, task: Task, reason: str) -> None:
+        """The agent could not pull or start the task: it stops before RUNNING.
+
+        For a service this feeds the start-failure throttle and the deployment circuit breaker
+        (stage 1); failures after RUNNING feed neither (ECS-SEMANTICS 5).
+        """
+        self._to_desired_stopped(task, StopCode.TASK_FAILED_TO_START, reason)
+        service = task.service
+        if service is None:
+            return
+        self._deployment_failure(service, task)
+        self._throttle(service)
+
+    def _throttle(self, service: ServiceRecord) -> None:
+        """Delay the service's next launch after a start failure (DG service-throttle-logic)."""
+        service.start_failures += 1
+        failures = service.start_failures
+        params = self.params
+        delay = throttle_delay(
+            failures, first_s=params.throttle_first_delay, cap_s=params.throttle_max_delay
+        )
+        until = self.now + delay
+        if not until <= service.throttled_until:  # also when NaN: not throttled yet
+            service.throttled_until = until
+            self.env.timeout(delay).callbacks.append(lambda _e: self._retry(service))
+        if failures == THROTTLE_EVENT_AFTER:
+            self.event(
+                "service_throttled",
+                f"(service {service.name}) is unable to consistently start tasks successfully.",
+                service=service,
+            )
+
+    def _deployment_failure(self, service: ServiceRecord, task: Task) -> None:
+        """Count a failed task of the PRIMARY deployment for the circuit breaker.
+
+        Threshold clamp(ceil(desired / 2), 3, 200); at it the deployment is FAILED and, with
+        ``rollback``, the last COMPLETED deployment is deployed again (DG
+        deployment-circuit-breaker).
+        """
+        deployment = service.primary
+        enable, rollback = service.circuit_breaker
+        if (
+            not enable
+            or task.task_definition is not deployment.task_definition
+            or deployment.rollout_state != "IN_PROGRESS"
+            or not deployment.breaker_armed
+        ):
+            return
+        now = self.now
+        definition = deployment.task_definition
+        if any(
+            t.task_definition is definition and t.healthy_at <= now for t in service.tasks.values()
+        ):
+            # A task of the deployment ran successfully: failedTasks resets and the breaker
+            # stops counting (DG deployment-circuit-breaker).
+            deployment.breaker_armed = False
+            deployment.failed_tasks = 0
+            return
+        deployment.failed_tasks += 1
+        deployment.updated_at = now
+        if deployment.failed_tasks < circuit_breaker_threshold(service.desired_count):
+            return
+        deployment.rollout_state = "FAILED"
+        deployment.rollout_state_reason = "ECS deployment circuit breaker: tasks failed to start."
+        self.event(
+            "deployment_failed",
+            f"(service {service.name}) (deployment {deployment.id}) deployment failed: "
+            "tasks failed to start.",
+            service=service,
+        )
+        target = service.completed
+        if rollback and target is not None and target is not deployment:
+            self.event(
+                "deployment_rollback",
+                f"(service {service.name}) (deployment {deployment.id}) rolling back to "
+                f"deployment {target.id}.",
+                service=service,
+            )
+            self._new_deployment(
+                service,
+                target.task_definition,
+                reason=f"ECS deployment circuit breaker: rolling back to deploymentId {target.id}.",
+            )
 
     def task_exited(self, task: Task, reason: str) -> None:
         """An essential container exited: the task is stopping on its own."""
@@ -1066,8 +1282,18 @@ class ControlPlane:
             return
         self._to_desired_stopped(task, code, reason)
         instance = task.container_instance
-        if instance is not None and instance.agent is not None and instance.agent.alive:
-            instance.agent.stop(task)
+        agent = instance.agent if instance is not None else None
+        if agent is None or not agent.alive:
+            return
+        service = task.service
+        if service is not None and service.load_balanced and task.last_status == _RUNNING:
+            # The target is deregistered first: DEACTIVATING for the deregistration delay,
+            # the task still serving its open connections (BP load-balancer-connection-draining).
+            self.set_status(task, TaskStatus.DEACTIVATING)
+            timer = self.env.timeout(self.params.lb_deregistration_delay)
+            timer.callbacks.append(lambda _e: agent.stop(task))
+            return
+        agent.stop(task)
 
     # -- services ----------------------------------------------------------------------------------
     def create_service(
@@ -1082,7 +1308,11 @@ class ControlPlane:
         deployment_configuration: Mapping[str, Any] | None = None,
         request: Mapping[str, Any] | None = None,
     ) -> ServiceRecord:
-        """Create a REPLICA service and start reconciling it."""
+        """Create a service (REPLICA, or DAEMON per ``request``) and start reconciling it.
+
+        A DAEMON service defaults to maximumPercent 100 and minimumHealthyPercent 0 (BC
+        DeploymentConfiguration); its desired count follows the eligible instances.
+        """
         cluster = self.cluster(cluster_name)
         existing = cluster.services.get(name)
         if existing is not None and existing.status != "INACTIVE":
@@ -1090,6 +1320,7 @@ class ControlPlane:
                 "InvalidParameterException", "Creation of service was not idempotent."
             )
         td_constraints = self._definition_constraints(definition)
+        daemon = (request or {}).get("schedulingStrategy") == "DAEMON"
         service = ServiceRecord(
             name,
             cluster,
@@ -1098,17 +1329,57 @@ class ControlPlane:
             strategies=strategies,
             constraints=constraints + td_constraints,
             deployment_configuration={
-                "maximumPercent": 200,
-                "minimumHealthyPercent": 100,
+                "maximumPercent": 100 if daemon else 200,
+                "minimumHealthyPercent": 0 if daemon else 100,
                 **(deployment_configuration or {}),
             },
             request=dict(request or {}),
             created_at=self.now,
         )
         cluster.services[name] = service
+        self._new_deployment(service, definition)
         self._service_levels(service)
-        self.wake(service)
+        if daemon:
+            self._reconcile_daemon(service)  # daemon tasks go first
+        else:
+            self.wake(service)
         return service
+
+    def _new_deployment(
+        self, service: ServiceRecord, definition: TaskDefinition, *, reason: str | None = None
+    ) -> Deployment:
+        """Start a deployment of ``definition``: it becomes PRIMARY, the previous one ACTIVE."""
+        self._deployment_seq += 1
+        digits = stable_hash(f"{service.arn}#{self._deployment_seq}") % 10**19
+        deployment = Deployment(f"ecs-svc/{digits:019d}", definition, self.now)
+        if reason is not None:
+            deployment.rollout_state_reason = reason
+        for older in service.deployments:
+            older.status = "ACTIVE"
+            older.updated_at = self.now
+        service.deployments.insert(0, deployment)
+        service.task_definition = definition
+        service.old_tasks = sum(
+            1 for task in service.tasks.values() if task.task_definition is not definition
+        )
+        # A new task definition resets the start-failure throttle (DG service-throttle-logic).
+        service.start_failures = 0
+        service.throttled_until = math.nan
+        service.retry_at = math.nan
+        service.steady = False
+        service.stuck = False
+        self._prune_deployments(service)
+        return deployment
+
+    def _prune_deployments(self, service: ServiceRecord) -> None:
+        """Drop ACTIVE deployments with no task left (they become INACTIVE)."""
+        if len(service.deployments) < 2:
+            return
+        live = {id(task.task_definition) for task in service.tasks.values()}
+        live.discard(id(service.task_definition))  # those tasks belong to the PRIMARY
+        service.deployments[1:] = [
+            d for d in service.deployments[1:] if id(d.task_definition) in live
+        ]
 
     def service(self, cluster_name: str | None, name: str) -> ServiceRecord:
         """Return a service by name or ARN."""
@@ -1129,12 +1400,14 @@ class ControlPlane:
         if service.status != "ACTIVE":
             raise ControlPlaneError("ServiceNotActiveException", "Service was not ACTIVE.")
         if desired_count is not None:
+            if service.daemon:
+                raise ControlPlaneError(
+                    "InvalidParameterException",
+                    "The daemon scheduling strategy does not support a desired count for services.",
+                )
             service.desired_count = desired_count
         if definition is not None and definition is not service.task_definition:
-            service.task_definition = definition
-            service.old_tasks = sum(
-                1 for task in service.tasks.values() if task.task_definition is not definition
-            )
+            self._new_deployment(service, definition)
         service.steady = False
         service.retry_at = math.nan
         self._service_levels(service)
@@ -1142,7 +1415,7 @@ class ControlPlane:
 
     def delete_service(self, service: ServiceRecord, *, force: bool = False) -> None:
         """Delete a service: it must be scaled to 0 unless ``force``; its tasks are stopped."""
-        if service.desired_count > 0 and not force:
+        if service.desired_count > 0 and not force and not service.daemon:
             raise ControlPlaneError(
                 "InvalidParameterException",
                 "The service cannot be stopped while it is scaled above 0.",
@@ -1171,6 +1444,9 @@ class ControlPlane:
         service.wake_scheduled = False
         if service.status == "INACTIVE":
             return
+        if service.daemon:
+            self._reconcile_daemon(service)
+            return
         desired = service.desired_count
         total = service.running + service.pending
         rebalance = service.rebalance_task
@@ -1193,33 +1469,58 @@ class ControlPlane:
                 self._launch(service, desired - total + extra)
             self._check_steady(service)
             return
+        self._roll(service)
+
+    def _roll(self, service: ServiceRecord) -> None:
+        """One cycle of a rolling replacement: a deployment, a drain, or a scale-in.
+
+        Tasks on an earlier task definition or on a DRAINING instance are *old*. The cycle is
+        ``deployments.deployment_step``: stop old tasks while the healthy count stays at or
+        above ceil(desired x minimumHealthyPercent), start new ones while RUNNING + PENDING
+        stays at or below floor(desired x maximumPercent) (ECS-SEMANTICS 5). A task counts
+        healthy from its ``healthy_at``; the service is woken again when the next one turns
+        healthy.
+        """
+        now = self.now
+        desired = service.desired_count
         current = service.task_definition
-        tasks = list(service.tasks.values())
-        # Tasks to replace: on an earlier revision, or on a DRAINING instance.
+        rebalance = service.rebalance_task
         new: list[Task] = []
-        old: list[Task] = []
-        for t in tasks:
+        old_healthy: list[Task] = []
+        old_other: list[Task] = []
+        new_healthy = 0
+        next_healthy = math.inf
+        for t in service.tasks.values():
             host = t.container_instance
-            retiring = t.task_definition is not current or (
-                host is not None and host.status == _DRAINING
-            )
-            (old if retiring else new).append(t)
+            healthy = t.last_status == _RUNNING and t.healthy_at <= now
+            if t.task_definition is not current or (host is not None and host.status == _DRAINING):
+                (old_healthy if healthy else old_other).append(t)
+                continue
+            new.append(t)
+            if healthy:
+                new_healthy += 1
+            elif t.last_status == _RUNNING and t.healthy_at < next_healthy:
+                next_healthy = t.healthy_at
         config = service.deployment_configuration
-        max_total = max(desired, math.floor(desired * config["maximumPercent"] / 100))
-        min_healthy = math.ceil(desired * config["minimumHealthyPercent"] / 100)
-        new_running = sum(1 for t in new if t.last_status == TaskStatus.RUNNING)
-        old_running = sum(1 for t in old if t.last_status == TaskStatus.RUNNING)
-        # Old tasks leave as new ones run (keep at most desired - new running), and, below
-        # 100 % minimum healthy, may leave first while RUNNING tasks stay >= minimum healthy.
-        keep_old = max(0, desired - new_running)
-        stop_old = max(
-            len(old) - keep_old,
-            min(len(old), new_running + old_running - min_healthy),
-            0,
+        failed = service.primary.rollout_state == "FAILED"
+        step = deployment_step(
+            desired,
+            config["minimumHealthyPercent"],
+            max(config["maximumPercent"], 100),
+            old_healthy=len(old_healthy),
+            old_other=len(old_other),
+            new_healthy=new_healthy,
+            new_other=len(new) - new_healthy,
         )
-        if rebalance is not None and rebalance.last_status != TaskStatus.RUNNING:
-            stop_old = 0  # the rebalancing task is not RUNNING yet: nothing leaves
-        for task in self._scale_in_victims(service, old, stop_old):
+        stop_other, stop_healthy, start = step.stop_unhealthy, step.stop_healthy, step.start
+        if failed:
+            stop_healthy = start = 0  # a FAILED deployment launches nothing; the old tasks stay
+        if rebalance is not None and rebalance.last_status != _RUNNING:
+            stop_other = stop_healthy = 0  # the rebalancing task is not RUNNING yet
+        victims = old_other[:stop_other] + self._scale_in_victims(
+            service, old_healthy, stop_healthy
+        )
+        for task in victims:
             host = task.container_instance
             self.stop_task(
                 task,
@@ -1228,10 +1529,11 @@ class ControlPlane:
                 if host is not None and host.status == _DRAINING
                 else "Deployment: task replaced by a new task definition revision.",
             )
-        old_left = len(old) - min(stop_old, len(old))
+        if victims:
+            service.retry_at = math.nan  # the stops just gave room back
         excess = len(new) - desired
         if rebalance is not None:
-            if rebalance.last_status != TaskStatus.RUNNING:
+            if rebalance.last_status != _RUNNING:
                 excess = 0  # start first, stop when it runs
             else:
                 service.rebalance_task = None
@@ -1242,46 +1544,194 @@ class ControlPlane:
                     code=StopCode.SERVICE_SCHEDULER_INITIATED,
                     reason="Scaling activity initiated by (deployment ecs-svc).",
                 )
-        launch = min(desired - len(new), max_total - len(new) - old_left)
-        if launch > 0:
-            self._launch(service, launch)
+        if start > 0:
+            self._launch(service, start)
         if service.status == "DRAINING" and not service.tasks:
             service.status = "INACTIVE"
             self.event(
                 "service_inactive", f"(service {service.name}) is INACTIVE.", service=service
             )
             return
-        stuck = old_left > 0 and stop_old == 0 and launch <= 0 and len(new) < desired
+        old_left = len(old_healthy) + len(old_other) - len(victims)
+        if old_left and next_healthy < math.inf:
+            self._wake_at(service, next_healthy)
+        stuck = (
+            old_left > 0
+            and not victims
+            and start <= 0
+            and not failed
+            and len(new) == new_healthy
+            and len(new) < desired
+        )
         if stuck and not service.stuck:
             self.event(
-                "deployment_stuck",
-                f"(service {service.name}) was unable to stop or start tasks during a "
-                "deployment because of the service deployment configuration. Update the "
-                "minimumHealthyPercent or maximumPercent value and try again.",
-                service=service,
+                "deployment_stuck", STUCK_MESSAGE.format(service=service.name), service=service
             )
         service.stuck = stuck
         self._check_steady(service)
 
+    def _wake_at(self, service: ServiceRecord, at: float) -> None:
+        """Reconcile ``service`` at ``at`` (when a task turns healthy); one timer at a time."""
+        if service.health_wake_at <= at:
+            return  # an earlier (or the same) wake is already due
+        service.health_wake_at = at
+
+        def wake(_event: object) -> None:
+            if service.health_wake_at == at:
+                service.health_wake_at = math.nan
+            self.wake(service)
+
+        self.env.timeout(at - self.now).callbacks.append(wake)
+
     def _check_steady(self, service: ServiceRecord) -> None:
-        """Log "has reached a steady state" once each time the service gets there."""
-        if (
+        """Complete the deployment, and log "has reached a steady state", once there.
+
+        The service is steady when desiredCount tasks of its current task definition run, none
+        is pending or being replaced, and (for a deployment in progress) all of them count
+        healthy: the deployment is then COMPLETED (ECS-SEMANTICS 5).
+        """
+        if not (
             service.running == service.desired_count
             and service.pending == 0
             and service.old_tasks == 0
             and service.draining_tasks == 0
         ):
-            if not service.steady:
-                service.steady = True
-                self.event(
-                    "steady_state",
-                    f"(service {service.name}) has reached a steady state.",
-                    service=service,
-                )
-                if service.az_rebalancing:
-                    self._maybe_rebalance(service)
-        else:
             service.steady = False
+            return
+        deployment = service.primary
+        if deployment.rollout_state == "IN_PROGRESS" and not self._complete(service, deployment):
+            service.steady = False
+            return
+        if not service.steady:
+            service.steady = True
+            self.event(
+                "steady_state",
+                f"(service {service.name}) has reached a steady state.",
+                service=service,
+            )
+            if service.az_rebalancing and not service.daemon:
+                self._maybe_rebalance(service)
+
+    def _complete(self, service: ServiceRecord, deployment: Deployment) -> bool:
+        """Mark ``deployment`` COMPLETED once every task counts healthy; else wake then."""
+        now = self.now
+        latest = max((t.healthy_at for t in service.tasks.values()), default=now)
+        if latest > now:
+            if latest < math.inf:
+                self._wake_at(service, latest)
+            return False
+        deployment.rollout_state = "COMPLETED"
+        deployment.rollout_state_reason = f"ECS deployment {deployment.id} completed."
+        deployment.updated_at = now
+        service.completed = deployment
+        self._prune_deployments(service)
+        self.event(
+            "deployment_completed",
+            f"(service {service.name}) (deployment {deployment.id}) deployment completed.",
+            service=service,
+        )
+        return True
+
+    def _reconcile_daemon(self, service: ServiceRecord) -> None:
+        """DAEMON: one task per ACTIVE, connected instance that meets the constraints.
+
+        Daemon tasks are placed before replica services look at new capacity (they go first),
+        stay on a DRAINING instance until its other service tasks are gone (they stop last,
+        ``_check_drained``), and roll to a new task definition instance by instance within
+        minimumHealthyPercent (default 0) and maximumPercent (default 100) (ECS-SEMANTICS 5).
+        """
+        if service.status != "ACTIVE":
+            for task in list(service.tasks.values()):
+                self.stop_task(
+                    task,
+                    code=StopCode.SERVICE_SCHEDULER_INITIATED,
+                    reason="Service is being deleted.",
+                )
+            if not service.tasks:
+                service.status = "INACTIVE"
+                self.event(
+                    "service_inactive", f"(service {service.name}) is INACTIVE.", service=service
+                )
+            return
+        cluster = service.cluster
+        state = cluster.state
+        definition = service.task_definition
+        request = PlacementRequest(definition.requirement, service.group, (), service.constraints)
+        member = constraint_mask(state, request)
+        active = state.status == int(InstanceStatus.ACTIVE)
+        targets = np.flatnonzero(active & state.connected & member)
+        if len(targets) != service.desired_count:
+            service.desired_count = len(targets)
+            self._service_levels(service)
+        by_row: dict[int, list[Task]] = {}
+        for task in service.tasks.values():
+            assert task.container_instance is not None
+            by_row.setdefault(task.container_instance.row, []).append(task)
+        for row, tasks in by_row.items():
+            if active[row] and not member[row]:
+                for task in tasks:
+                    self.stop_task(
+                        task,
+                        code=StopCode.SERVICE_SCHEDULER_INITIATED,
+                        reason="Container instance no longer meets the placement constraints "
+                        "of the daemon service.",
+                    )
+        now = self.now
+        desired = service.desired_count
+        config = service.deployment_configuration
+        min_healthy = math.ceil(desired * config["minimumHealthyPercent"] / 100)
+        max_total = max(desired, math.floor(desired * config["maximumPercent"] / 100))
+        healthy = sum(
+            1 for t in service.tasks.values() if t.last_status == _RUNNING and t.healthy_at <= now
+        )
+        waiting = now < service.retry_at or now < service.throttled_until
+        launch = service.primary.rollout_state != "FAILED" and not waiting
+        next_healthy = math.inf
+        unplaced: Decision | None = None
+        # Tasks left on instances that are no longer targets (DRAINING, disconnected) do not
+        # count against maximumPercent: they must not keep a new instance from its daemon task.
+        target_rows = set(targets.tolist())
+        elsewhere = 0
+        for task in service.tasks.values():
+            host = task.container_instance
+            if host is not None and host.row not in target_rows:
+                elsewhere += 1
+        for row in targets.tolist():
+            tasks = [t for t in by_row.get(row, ()) if t.desired_status == DesiredStatus.RUNNING]
+            if any(t.task_definition is definition for t in tasks):
+                for t in tasks:
+                    if t.last_status == _RUNNING and now < t.healthy_at < next_healthy:
+                        next_healthy = t.healthy_at
+                continue
+            for task in tasks:  # old revision: replace it within minimumHealthyPercent
+                is_healthy = task.last_status == _RUNNING and task.healthy_at <= now
+                if is_healthy and healthy - 1 < min_healthy:
+                    break
+                healthy -= is_healthy
+                self.stop_task(
+                    task,
+                    code=StopCode.SERVICE_SCHEDULER_INITIATED,
+                    reason="Deployment: task replaced by a new task definition revision.",
+                )
+            if not launch or any(t.desired_status == DesiredStatus.RUNNING for t in tasks):
+                continue
+            if len(service.tasks) - elsewhere >= max_total:
+                continue
+            decision = place_on(state, request, row)
+            if decision.row < 0:
+                unplaced = unplaced or decision
+                continue
+            self._start_service_task(service, row)
+        if unplaced is not None:
+            self._failure(cluster, unplaced, service.group, definition.family, service)
+            self._unable_to_place(service, unplaced)
+            if not waiting:
+                service.retry_at = now + self.params.service_retry_interval
+                timer = self.env.timeout(self.params.service_retry_interval)
+                timer.callbacks.append(lambda _e: self._retry(service))
+        if service.old_tasks and next_healthy < math.inf:
+            self._wake_at(service, next_healthy)
+        self._check_steady(service)
 
     def _stop_in_fullest_zone(self, service: ServiceRecord) -> None:
         """Stop one of the service's tasks in its fullest zone, on its fullest instance there.
@@ -1314,7 +1764,7 @@ class ControlPlane:
         state, when its task counts per zone (over the zones with ACTIVE, connected instances)
         differ by more than one (DG service-rebalancing). One task per round [inf].
         """
-        if service.rebalance_task is not None or service.status != "ACTIVE":
+        if service.rebalance_task is not None or service.status != "ACTIVE" or service.daemon:
             return
         first = (service.strategies or SERVICE_DEFAULT_STRATEGY)[0]
         if first.type != "spread" or first.field != "attribute:ecs.availability-zone":
@@ -1363,8 +1813,16 @@ class ControlPlane:
 
     def _launch(self, service: ServiceRecord, count: int) -> None:
         now = self.now
-        if not math.isnan(service.retry_at) and now < service.retry_at:
-            return  # a failed placement is waiting for its retry
+        if now < service.retry_at or now < service.throttled_until:
+            return  # a failed placement or a throttled start is waiting for its retry
+        if service.primary.rollout_state == "FAILED":
+            return  # the circuit breaker stopped this deployment
+        # Launch rate: at most service_launch_rate tasks a minute per service (BP task).
+        if not now < service.launch_window + 60.0:  # also when NaN: no window yet
+            service.launch_window = now
+            service.launched_in_window = 0
+        room = self.params.service_launch_rate - service.launched_in_window
+        limited = count > room
         cluster = service.cluster
         definition = service.task_definition
         request = PlacementRequest(
@@ -1373,7 +1831,7 @@ class ControlPlane:
             service.strategies or SERVICE_DEFAULT_STRATEGY,
             service.constraints,
         )
-        for _ in range(count):
+        for _ in range(min(count, room)):
             decision = self._place(cluster, request, None)
             if decision.row < 0:
                 self._failure(cluster, decision, service.group, definition.family, service)
@@ -1383,7 +1841,13 @@ class ControlPlane:
                 timer.callbacks.append(lambda _e: self._retry(service))
                 return
             self._start_service_task(service, decision.row)
-        service.retry_at = math.nan
+            service.launched_in_window += 1
+        if limited:
+            retry = service.launch_window + 60.0
+            service.retry_at = retry
+            self.env.timeout(retry - now).callbacks.append(lambda _e: self._retry(service))
+        else:
+            service.retry_at = math.nan
 
     def _start_service_task(self, service: ServiceRecord, row: int) -> Task:
         """Create a task of the service's current definition and place it on ``row``."""
@@ -1394,14 +1858,15 @@ class ControlPlane:
             service.group,
             service=service,
             started_by=f"ecs-svc/{service.name}",
-            draws=self._draw(f"service:{cluster.name}/{service.name}", definition.family),
+            draws=self._draw(f"service:{cluster.name}/{service.name}", definition),
         )
         service.tasks[task.id] = task
         self._assign(task, row)
         return task
 
     def _retry(self, service: ServiceRecord) -> None:
-        if self.now >= service.retry_at:
+        now = self.now
+        if not (now < service.retry_at or now < service.throttled_until):
             service.retry_at = math.nan
             self.wake(service)
 
@@ -1412,7 +1877,8 @@ class ControlPlane:
         else:
             closest = service.cluster.instances[decision.closest_row]
             what = _CLOSEST.get(
-                decision.reason or "", f"does not satisfy the task: {decision.reason}"
+                decision.reason or "",
+                f"does not satisfy the task: {(decision.reason or '').rstrip('.')}",
             )
             message = (
                 f"(service {name}) was unable to place a task because no container instance "

@@ -43,6 +43,7 @@ class Task:
         "execution_stopped_at",
         "exit_code",
         "group",
+        "healthy_at",
         "held",
         "id",
         "last_status",
@@ -53,6 +54,7 @@ class Task:
         "reserved",
         "runtime_s",
         "service",
+        "start_failure",
         "started_at",
         "started_by",
         "stop_code",
@@ -61,6 +63,7 @@ class Task:
         "stopping_at",
         "task_definition",
         "token",
+        "unhealthy_s",
     )
 
     def __init__(
@@ -75,6 +78,8 @@ class Task:
         created_at: float,
         runtime_s: float,
         crash_s: float,
+        start_failure: str | None = None,
+        unhealthy_s: float = math.inf,
     ) -> None:
         self.id = task_id
         self.arn = arn("task", f"{cluster.name}/{task_id}")
@@ -104,6 +109,33 @@ class Task:
         self.reserved = False  # the control plane's reservation in the cluster state
         self.held = False  # the agent's host resources
         self.token = 0  # bumped to cancel the pending lifecycle timer
+        #: Why the task fails before RUNNING (the stoppedReason), or None: drawn from the
+        #: family's ``pull_failure`` / ``start_failure`` behaviour.
+        self.start_failure = start_failure
+        #: Seconds after RUNNING at which its health check command starts failing (inf: never).
+        self.unhealthy_s = unhealthy_s
+        #: When the task counts healthy for its deployment (set at RUNNING; NaN before).
+        self.healthy_at = NAN
+
+    def health_status(self, now: float) -> str:
+        """``healthStatus`` at ``now``: UNKNOWN, HEALTHY or UNHEALTHY (ECS-SEMANTICS 3).
+
+        UNKNOWN without a health check on an essential container and before the first check;
+        HEALTHY after it; UNHEALTHY once the checks have failed ``retries`` times in a row.
+        """
+        definition = self.task_definition
+        if math.isnan(self.started_at) or not definition.health_checked:
+            return "UNKNOWN"
+        end = now if math.isnan(self.execution_stopped_at) else self.execution_stopped_at
+        elapsed = end - self.started_at
+        if elapsed >= definition.unhealthy_after_s(self.unhealthy_s):
+            return "UNHEALTHY"
+        first_check = definition.healthy_after_s()
+        # A first check that already fails leaves the container "starting" (UNKNOWN) until it
+        # turns UNHEALTHY, as the scheduler's ``healthy_at`` (never) assumes.
+        if elapsed >= first_check and self.unhealthy_s >= first_check:
+            return "HEALTHY"
+        return "UNKNOWN"
 
     @property
     def family(self) -> str:
@@ -157,6 +189,7 @@ class InstanceRecord:
         memory_mib: int,
         attributes: dict[str, str],
         launched_at: float,
+        awsvpc_trunking: bool = False,
     ) -> None:
         self.id = instance_id
         self.arn = arn("container-instance", f"{cluster.name}/{instance_id}")
@@ -172,6 +205,14 @@ class InstanceRecord:
         self.eni_slots = instance_type.awsvpc_slots
         self.gpus = instance_type.gpus
         self.attributes = attributes
+        if awsvpc_trunking:
+            # DG container-instance-eni: a trunk ENI raises the awsvpc task limit to the
+            # type's trunk_enis, and ECS reports it as the ecs.awsvpc-trunk-id attribute.
+            if instance_type.trunk_enis is None:
+                raise ValueError(f"{instance_type.name} does not support ENI trunking")
+            self.eni_slots = instance_type.trunk_enis
+            trunk_id = "eni-trunk-" + ec2_instance_id.removeprefix("i-")
+            self.attributes = {**attributes, "ecs.awsvpc-trunk-id": trunk_id}
         self.hourly_price = instance_type.hourly_price
         self.launched_at = launched_at
         self.registered_at = NAN
@@ -190,21 +231,62 @@ class InstanceRecord:
         return self.row >= 0 and bool(state.connected[self.row])
 
 
+class Deployment:
+    """One deployment of a service: a task definition being rolled out (or rolled back to)."""
+
+    __slots__ = (
+        "breaker_armed",
+        "created_at",
+        "failed_tasks",
+        "id",
+        "rollout_state",
+        "rollout_state_reason",
+        "status",
+        "task_definition",
+        "updated_at",
+    )
+
+    def __init__(self, deployment_id: str, task_definition: TaskDefinition, now: float) -> None:
+        self.id = deployment_id
+        self.task_definition = task_definition
+        self.status = "PRIMARY"  # PRIMARY, ACTIVE (being replaced) or INACTIVE
+        self.rollout_state = "IN_PROGRESS"  # IN_PROGRESS, COMPLETED or FAILED
+        self.rollout_state_reason = "ECS deployment ecs-svc/{} in progress.".format(
+            deployment_id.rsplit("/", 1)[-1]
+        )
+        self.created_at = now
+        self.updated_at = now
+        #: Tasks that failed (stage 1: never RUNNING; stage 2: failed health checks).
+        self.failed_tasks = 0
+        #: The circuit breaker still counts: until a task of this deployment turns healthy.
+        self.breaker_armed = True
+
+    def __repr__(self) -> str:
+        return f"<Deployment {self.id} {self.status} {self.rollout_state}>"
+
+
 class ServiceRecord:
-    """One REPLICA service and what its scheduler tracks."""
+    """One service (REPLICA or DAEMON) and what its scheduler tracks."""
 
     __slots__ = (
         "arn",
         "az_rebalancing",
         "cluster",
+        "completed",
         "constraints",
         "created_at",
+        "daemon",
         "deployment_configuration",
+        "deployments",
         "desired_count",
         "draining_tasks",
         "events",
-        "failed_tasks",
+        "grace_s",
         "group",
+        "health_wake_at",
+        "launch_window",
+        "launched_in_window",
+        "load_balanced",
         "name",
         "old_tasks",
         "pending",
@@ -214,12 +296,14 @@ class ServiceRecord:
         "running",
         "running_cpu",
         "running_memory",
+        "start_failures",
         "status",
         "steady",
         "strategies",
         "stuck",
         "task_definition",
         "tasks",
+        "throttled_until",
         "wake_scheduled",
     )
 
@@ -256,14 +340,39 @@ class ServiceRecord:
         self.running_memory = 0
         self.events: deque[dict[str, Any]] = deque(maxlen=100)
         self.steady = False
-        self.retry_at = NAN  # when a throttled placement retry is due
+        self.retry_at = NAN  # when the retry after a failed placement is due
         self.wake_scheduled = False
-        self.failed_tasks = 0
         self.draining_tasks = 0  # of ``tasks``, those on a DRAINING container instance
         #: ``availabilityZoneRebalancing``: ENABLED by default on create (BC CreateServiceRequest).
         self.az_rebalancing = True
         self.rebalance_task: Task | None = None  # the extra task of an AZ rebalancing round
         self.stuck = False  # the "unable to stop or start tasks" event was logged
+        #: ``schedulingStrategy`` DAEMON: one task per eligible instance, no desired count.
+        self.daemon = request.get("schedulingStrategy") == "DAEMON"
+        #: Behind a load balancer: tasks count healthy when their target is, and leave through
+        #: DEACTIVATING (the target group's deregistration delay).
+        self.load_balanced = bool(request.get("loadBalancers"))
+        #: ``healthCheckGracePeriodSeconds``: health check failures ignored after RUNNING.
+        self.grace_s = float(request.get("healthCheckGracePeriodSeconds") or 0)
+        #: Deployments, PRIMARY first (ECS's ``deployments`` list).
+        self.deployments: list[Deployment] = []
+        self.completed: Deployment | None = None  # the last COMPLETED deployment (rollback)
+        self.health_wake_at = NAN  # a reconcile is scheduled when a task turns healthy
+        self.start_failures = 0  # consecutive tasks that stopped before RUNNING (throttling)
+        self.throttled_until = NAN  # no launch before this (start-failure throttle)
+        self.launch_window = NAN  # start of the current launch-rate minute
+        self.launched_in_window = 0
+
+    @property
+    def primary(self) -> Deployment:
+        """The PRIMARY deployment (the one of the current task definition)."""
+        return self.deployments[0]
+
+    @property
+    def circuit_breaker(self) -> tuple[bool, bool]:
+        """``deploymentCircuitBreaker`` as ``(enable, rollback)``."""
+        breaker = self.deployment_configuration.get("deploymentCircuitBreaker") or {}
+        return bool(breaker.get("enable")), bool(breaker.get("rollback"))
 
     def counts(self) -> tuple[int, int]:
         """Return ``(running, pending)`` among tasks the scheduler keeps (desired RUNNING)."""

@@ -29,6 +29,7 @@ task-level ``cpu``/``memory`` when set, otherwise the sum over containers, with
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -257,10 +258,57 @@ class TaskDefinition:
     placement_constraints: tuple[PlacementConstraint, ...]
     requirement: Requirement
     request: Mapping[str, Any] = field(hash=False)
+    #: Whether a container has ``dependsOn`` entries (its containers start in order).
+    has_dependencies: bool = field(init=False, compare=False, repr=False)
+    #: Whether an essential container has a health check (task health is then computed).
+    health_checked: bool = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Read on every task start: computed once here, not per task.
+        containers = self.containers
+        object.__setattr__(self, "has_dependencies", any(c.depends_on for c in containers))
+        object.__setattr__(
+            self,
+            "health_checked",
+            any(c.essential and c.health_check is not None for c in containers),
+        )
 
     def images(self) -> tuple[str, ...]:
         """Return the container images, in container order."""
         return tuple(c.image for c in self.containers)
+
+    def healthy_after_s(self) -> float:
+        """Seconds from RUNNING until the task is HEALTHY, its application being up at once.
+
+        Docker runs a container's first check one ``interval`` after the container starts; the
+        task is HEALTHY when every essential container with a check is (ECS-SEMANTICS 3).
+        0 when no essential container has a check.
+        """
+        return max(
+            (
+                c.health_check.interval_s
+                for c in self.containers
+                if c.essential and c.health_check is not None
+            ),
+            default=0.0,
+        )
+
+    def unhealthy_after_s(self, failing_from: float) -> float:
+        """Seconds from RUNNING until the task is UNHEALTHY when checks fail from ``failing_from``.
+
+        A container turns UNHEALTHY after ``retries`` consecutive failed checks, one every
+        ``interval``; failures inside ``startPeriod`` do not count ([inf], ECS-SEMANTICS 3).
+        The task is UNHEALTHY as soon as one essential container is.
+        """
+        return min(
+            (
+                max(failing_from, c.health_check.start_period_s)
+                + c.health_check.retries * c.health_check.interval_s
+                for c in self.containers
+                if c.essential and c.health_check is not None
+            ),
+            default=math.inf,
+        )
 
     def stop_timeout_s(self, default: float) -> float:
         """Return the longest a stop can take: max over containers of ``stopTimeout`` or default.

@@ -312,6 +312,29 @@ def place(
     return Decision(row, None, -1, counts)
 
 
+def place_on(state: ClusterState, request: PlacementRequest, row: int) -> Decision:
+    """Whether the task fits on one given instance (no strategy): the daemon scheduler's check.
+
+    The caller has applied the constraints. On failure the instance itself is the closest
+    match and the reason is its first failed filter, as in :func:`place`.
+    """
+    if state.fit_mask(request.requirement)[row]:
+        return Decision(row, None, -1)
+    for reason, mask in zip(REASONS, _stage_masks(state, request), strict=True):
+        if not mask[row]:
+            return Decision(-1, reason, row)
+    return Decision(-1, REASONS[0], row)  # pragma: no cover - fit_mask and the stages agree
+
+
+def constraint_mask(state: ClusterState, request: PlacementRequest) -> np.ndarray:
+    """Instances (any status) that satisfy the request's ``memberOf`` constraints."""
+    ok = np.ones(state.n, dtype=bool)
+    for constraint in request.constraints:
+        if constraint.expression is not None:
+            ok &= constraint.expression.evaluate(state)
+    return ok
+
+
 def _failure(state: ClusterState, request: PlacementRequest, explain: bool) -> Decision:
     active = state.status == _ACTIVE
     if not active.any():

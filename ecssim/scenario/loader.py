@@ -31,7 +31,7 @@ import yaml
 
 from ecssim.distributions import Distribution, Exponential, parse_distribution, parse_mtbf
 from ecssim.errors import InputError, Problem, ScenarioError
-from ecssim.model.catalogue import get_instance_type
+from ecssim.model.catalogue import CATALOGUE, get_instance_type
 from ecssim.model.taskdef import (
     TaskDefinition,
     load_task_definition_file,
@@ -95,6 +95,7 @@ INSTANCE_KEYS = (
     "market",
     "at",
     "spot",
+    "awsvpc_trunking",
 )
 SPOT_KEYS = ("mtbf", "rate", "replace_after")
 MARKETS = ("on-demand", "spot")
@@ -102,7 +103,15 @@ MARKETS = ("on-demand", "spot")
 MAX_INTEGER = 2**31 - 1
 #: Instances one group may launch; ECS's default quota is 5,000 container instances per cluster.
 MAX_INSTANCES_PER_GROUP = 100_000
-TASK_BEHAVIOR_KEYS = ("runtime", "crash", "cpu_usage", "memory_usage")
+TASK_BEHAVIOR_KEYS = (
+    "runtime",
+    "crash",
+    "cpu_usage",
+    "memory_usage",
+    "pull_failure",
+    "start_failure",
+    "unhealthy_after",
+)
 CRASH_KEYS = ("mtbf",)
 WORKLOAD_KEYS = (
     "cluster",
@@ -434,6 +443,7 @@ class _Validator:
         self.clusters: dict[str, str] = {}
         self.clusters_complete = True
         self.revisions: dict[str, int] = {}
+        self.families_without_health_check: set[str] = set()
         self.families_complete = True
         self.zones: dict[str, set[str]] = {}
         self.services: dict[tuple[str, str], str] = {}
@@ -771,11 +781,12 @@ class _Validator:
         if obj.get("cluster") is not None:
             cluster = self.cluster_ref(obj["cluster"], f"{path}.cluster")
         instance_type = None
+        itype = None
         if obj.get("instance_type") is not None:
             instance_type = self.string(obj["instance_type"], f"{path}.instance_type")
             if instance_type is not None:
                 try:
-                    get_instance_type(instance_type)
+                    itype = get_instance_type(instance_type)
                 except KeyError as err:
                     self.add(f"{path}.instance_type", str(err.args[0]) if err.args else str(err))
         count = self.integer(obj.get("count", 1), f"{path}.count")
@@ -798,6 +809,15 @@ class _Validator:
         spot_mtbf, spot_replace = None, None
         if obj.get("spot") is not None:
             spot_mtbf, spot_replace = self.spot(obj["spot"], f"{path}.spot", market)
+        trunking = self.boolean(obj.get("awsvpc_trunking", False), f"{path}.awsvpc_trunking")
+        if trunking and itype is not None and itype.trunk_enis is None:
+            # DG container-instance-eni lists the types ECS trunks; the catalogue mirrors it.
+            families = sorted({t.family for t in CATALOGUE.values() if t.trunk_enis is not None})
+            self.add(
+                f"{path}.awsvpc_trunking",
+                f"{itype.name} does not support ENI trunking; families that do: "
+                + ", ".join(families),
+            )
         if len(self.problems) > before:
             return None
         assert cluster is not None and instance_type is not None and count is not None
@@ -814,6 +834,7 @@ class _Validator:
             at_s=at_s,
             spot_mtbf=spot_mtbf,
             spot_replace_after_s=spot_replace,
+            awsvpc_trunking=bool(trunking),
         )
 
     def spot(
@@ -922,6 +943,8 @@ class _Validator:
                 # Revisions count from 1 per family in order of appearance, whatever a pasted
                 # describe output says.
                 out.append(dataclasses.replace(parsed, revision=revision))
+        checked = {d.family for d in out if d.health_checked}
+        self.families_without_health_check = {d.family for d in out if d.family not in checked}
         return tuple(out)
 
     def task_definition_inline(
@@ -982,6 +1005,7 @@ class _Validator:
                 family = item["register_task_definition"].get("family")
                 if isinstance(family, str):
                     self.revisions[family] = self.revisions.get(family, 0) + 1
+                    self.families_without_health_check.discard(family)
 
     # -- services -----------------------------------------------------------------------------
 
@@ -1006,7 +1030,8 @@ class _Validator:
             obj,
             path,
             "CreateServiceRequest",
-            required=["taskDefinition", "desiredCount"],
+            required=["taskDefinition"]
+            + ([] if obj.get("schedulingStrategy") == "DAEMON" else ["desiredCount"]),
             custom=[
                 "cluster",
                 "serviceName",
@@ -1045,18 +1070,30 @@ class _Validator:
                 f"{path}.capacityProviderStrategy",
                 "capacity providers are not simulated yet (EC2 launch type only)",
             )
+        controller = obj.get("deploymentController")
+        if isinstance(controller, Mapping) and controller.get("type") not in (None, "ECS"):
+            self.add(
+                f"{path}.deploymentController.type",
+                f"deploymentController {controller.get('type')} is not simulated yet (ECS "
+                "rolling updates only)",
+            )
         strategy = obj.get("schedulingStrategy")
-        if strategy is not None and strategy != "REPLICA":
-            if strategy == "DAEMON":
+        if strategy == "DAEMON":
+            if obj.get("desiredCount") is not None:
                 self.add(
-                    f"{path}.schedulingStrategy",
-                    "schedulingStrategy DAEMON is not simulated yet (REPLICA only)",
+                    f"{path}.desiredCount",
+                    "a DAEMON service runs one task per instance and takes no desiredCount",
                 )
-            else:
+            if obj.get("placementStrategy"):
                 self.add(
-                    f"{path}.schedulingStrategy",
-                    f"expected REPLICA or DAEMON, got {_show(strategy)}",
+                    f"{path}.placementStrategy",
+                    "a DAEMON service takes no placementStrategy (only placementConstraints)",
                 )
+        elif strategy is not None and strategy != "REPLICA":
+            self.add(
+                f"{path}.schedulingStrategy",
+                f"expected REPLICA or DAEMON, got {_show(strategy)}",
+            )
         self.placement(obj, path)
         if obj.get("deploymentConfiguration") is not None:
             self.deployment_configuration(
@@ -1170,14 +1207,31 @@ class _Validator:
             if not isinstance(family, str):
                 self.add(path, f"expected a task definition family, got {_show(family)}")
                 continue
-            if self.families_complete and family not in self.revisions:
-                self.add(path, f"no task definition with family {family!r} ({self.declared()})")
-            behavior = self.behavior(spec, path)
+            name, _, revision = family.partition(":")
+            if self.families_complete and name not in self.revisions:
+                self.add(path, f"no task definition with family {name!r} ({self.declared()})")
+            elif revision and (
+                not revision.isdigit() or not 1 <= int(revision) <= self.revisions.get(name, 0)
+            ):
+                self.add(
+                    path,
+                    f"no revision {revision} of family {name!r} "
+                    f"(declared: revision 1 to {self.revisions.get(name, 0)})",
+                )
+                continue
+            if revision and isinstance(spec, Mapping):
+                for key in ("cpu_usage", "memory_usage"):
+                    if key in spec:
+                        self.add(
+                            f"{path}.{key}",
+                            "usage is modelled per family: give it under the family name",
+                        )
+            behavior = self.behavior(spec, path, name)
             if behavior is not None:
                 out[family] = behavior
         return out
 
-    def behavior(self, value: object, path: str) -> TaskBehavior | None:
+    def behavior(self, value: object, path: str, family: str | None = None) -> TaskBehavior | None:
         obj = self.mapping(value if value is not None else {}, path)
         if obj is None:
             return None
@@ -1205,6 +1259,28 @@ class _Validator:
                 except ValueError as err:
                     self.add(f"{path}.{key}", str(err))
                     return None
+        chances: dict[str, float] = {}
+        for key in ("pull_failure", "start_failure"):
+            chances[key] = 0.0
+            raw = obj.get(key)
+            if raw is None:
+                continue
+            if not _is_number(raw) or isinstance(raw, bool) or not 0 <= raw <= 1:
+                self.add(f"{path}.{key}", f"expected a probability from 0 to 1, got {_show(raw)}")
+                return None
+            chances[key] = float(raw)
+        unhealthy_after = None
+        if obj.get("unhealthy_after") is not None:
+            unhealthy_after = self.distribution(obj["unhealthy_after"], f"{path}.unhealthy_after")
+            if unhealthy_after is None:
+                return None
+            if family in self.families_without_health_check:
+                self.add(
+                    f"{path}.unhealthy_after",
+                    f"no task definition of family {family!r} has a health check on an "
+                    "essential container, so its tasks cannot turn UNHEALTHY",
+                )
+                return None
         if runtime is None:
             return None
         return TaskBehavior(
@@ -1212,6 +1288,9 @@ class _Validator:
             crash_mtbf=crash_mtbf,
             cpu_usage=usage["cpu_usage"],
             memory_usage=usage["memory_usage"],
+            pull_failure=chances["pull_failure"],
+            start_failure=chances["start_failure"],
+            unhealthy_after=unhealthy_after,
         )
 
     # -- workloads ----------------------------------------------------------------------------
@@ -1680,6 +1759,8 @@ class _Validator:
                 parsed = self.distribution(raw, path)
             elif key in SimParameters.boolean_names():
                 parsed = self.boolean(raw, path)
+            elif key in SimParameters.integer_names():
+                parsed = self.integer(raw, path, minimum=1)
             else:
                 parsed = self.duration(raw, path)
             if parsed is not None:

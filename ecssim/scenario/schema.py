@@ -76,6 +76,10 @@ class InstanceGroup:
             instance (``spot: {mtbf | rate}``), or ``None`` for no interruptions.
         spot_replace_after_s: Delay after a Spot termination before a replacement instance of
             the group launches, or ``None``.
+        awsvpc_trunking: Whether the instances register with ENI trunking (the
+            ``awsvpcTrunking`` account setting): ``awsvpc`` task slots are the type's
+            ``trunk_enis`` instead of ``enis - 1``, and the instance carries the
+            ``ecs.awsvpc-trunk-id`` attribute. Only types with ``trunk_enis`` support it.
     """
 
     cluster: str
@@ -89,6 +93,7 @@ class InstanceGroup:
     at_s: float = 0.0
     spot_mtbf: Distribution | None = None
     spot_replace_after_s: float | None = None
+    awsvpc_trunking: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +108,22 @@ class TaskBehavior:
         cpu_usage: CPU used as a fraction of the reservation over time (``ecssim.usage``), or
             ``None`` when usage is not modelled.
         memory_usage: Memory used as a fraction of the reservation over time, or ``None``.
+        pull_failure: Probability that a task's image pull fails (``CannotPullContainerError``,
+            stop code ``TaskFailedToStart``).
+        start_failure: Probability that a task's container fails to start after its pull
+            (``CannotStartContainerError``, ``TaskFailedToStart``).
+        unhealthy_after: Time from RUNNING until the container health check command starts
+            failing, or ``None`` for tasks that stay healthy. Only tasks whose task definition
+            has a health check on an essential container can turn UNHEALTHY.
     """
 
     runtime: Distribution = field(default_factory=Forever)
     crash_mtbf: Distribution | None = None
     cpu_usage: UsageModel | None = None
     memory_usage: UsageModel | None = None
+    pull_failure: float = 0.0
+    start_failure: float = 0.0
+    unhealthy_after: Distribution | None = None
 
 
 @dataclass(frozen=True, slots=True)
