@@ -60,6 +60,11 @@ class SimParameters:
             [inf] 10 s.
         throttle_max_delay: The cap of the start-failure throttle: 27 min in the current
             documentation (15 min in 2023; DG service-throttle-logic).
+        throttle_event_after: Consecutive start failures after which a service logs "is unable
+            to consistently start tasks successfully". [inf] 3.
+        circuit_breaker_min_threshold: The least number of failed tasks that trips the
+            deployment circuit breaker: 3 in the current API reference, 10 in the 2023
+            developer guide (ECS-SEMANTICS 5).
     """
 
     instance_boot: Distribution = field(default_factory=lambda: Uniform(60.0, 180.0))
@@ -83,6 +88,8 @@ class SimParameters:
     service_launch_rate: int = 250
     throttle_first_delay: float = 10.0
     throttle_max_delay: float = 27 * 60.0
+    throttle_event_after: int = 3
+    circuit_breaker_min_threshold: int = 3
 
     @classmethod
     def names(cls) -> list[str]:
@@ -97,7 +104,7 @@ class SimParameters:
     @classmethod
     def integer_names(cls) -> set[str]:
         """Return the names of the parameters that take a positive integer."""
-        return {"service_launch_rate"}
+        return {"service_launch_rate", "throttle_event_after", "circuit_breaker_min_threshold"}
 
     @classmethod
     def distribution_names(cls) -> set[str]:

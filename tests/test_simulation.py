@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from conftest import register, task_id
@@ -318,3 +319,23 @@ def test_explained_placements_name_the_task_they_placed():
     assert placements is not None
     placed = placements[placements["container_instance"].notna()]
     assert sorted(placed["task_arn"]) == sorted(t["taskArn"] for t in out["tasks"])
+
+
+@pytest.mark.parametrize(
+    "name", ["quickstart", "az-outage", "rolling-deployment", "daemon-and-draining", "draining"]
+)
+def test_a_run_leaves_no_cyclic_garbage_so_pausing_the_collector_is_safe(name: str) -> None:
+    # Simulation.run pauses Python's cyclic garbage collector (simulation._cyclic_gc_paused).
+    # That only costs no memory while the model frees everything it drops by reference
+    # counting: a reference cycle made per task or per event would pile up during a run.
+    import gc
+
+    from ecssim.scenario.loader import load_scenario
+
+    scenario = load_scenario(Path(__file__).resolve().parent.parent / "scenarios" / f"{name}.yaml")
+    sim = Simulation.from_scenario(scenario)
+    gc.collect()
+    assert gc.isenabled()
+    sim.run(until=scenario.duration_s)
+    assert gc.isenabled()  # restored
+    assert gc.collect() == 0

@@ -61,8 +61,6 @@ SERVICE_DEFAULT_STRATEGY = (
 )
 #: Standalone RunTask with no strategy: random [inf].
 RUNTASK_DEFAULT_STRATEGY = (StrategySpec("random"),)
-#: Consecutive start failures after which a service logs that it is throttled [inf].
-THROTTLE_EVENT_AFTER = 3
 #: A draw of one task's fate: run time, crash time, start failure, seconds to unhealthy.
 Draws = tuple[float, float, str | None, float]
 _HEALTHY: Draws = (math.inf, math.inf, None, math.inf)
@@ -1151,7 +1149,7 @@ class ControlPlane:
         if not until <= service.throttled_until:  # also when NaN: not throttled yet
             service.throttled_until = until
             self.env.timeout(delay).callbacks.append(lambda _e: self._retry(service))
-        if failures == THROTTLE_EVENT_AFTER:
+        if failures == params.throttle_event_after:
             self.event(
                 "service_throttled",
                 f"(service {service.name}) is unable to consistently start tasks successfully.",
@@ -1186,7 +1184,10 @@ class ControlPlane:
             return
         deployment.failed_tasks += 1
         deployment.updated_at = now
-        if deployment.failed_tasks < circuit_breaker_threshold(service.desired_count):
+        threshold = circuit_breaker_threshold(
+            service.desired_count, self.params.circuit_breaker_min_threshold
+        )
+        if deployment.failed_tasks < threshold:
             return
         deployment.rollout_state = "FAILED"
         deployment.rollout_state_reason = "ECS deployment circuit breaker: tasks failed to start."

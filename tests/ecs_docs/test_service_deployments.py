@@ -229,3 +229,19 @@ def test_a_service_launches_at_most_250_tasks_a_minute():
     first = times[0]
     per_minute = pd.Series(times).map(lambda t: math.floor((t - first) / 60)).value_counts()
     assert per_minute.sort_index().tolist() == [250, 250, 100]
+
+
+def test_the_2023_guide_minimum_of_10_failed_tasks_is_a_parameter():
+    # DG deployment-circuit-breaker (2023): the threshold's minimum was 10, not 3.
+    sim = Simulation(
+        seed=1,
+        parameters=SimParameters(circuit_breaker_min_threshold=10),
+        behaviors={"web": TaskBehavior(pull_failure=1.0)},
+    )
+    sim.ecs.create_cluster(clusterName="prod")
+    register(sim, "web", memory=256, cpu=128)
+    _service(sim, 6, {"deploymentCircuitBreaker": {"enable": True, "rollback": False}})
+    sim.run(until="2h")
+    deployment = _describe(sim)["deployments"][0]
+    assert deployment["rolloutState"] == "FAILED"
+    assert deployment["failedTasks"] == 10
