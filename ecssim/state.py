@@ -12,6 +12,7 @@ This module is pure: no simpy, no clock. Times are passed in.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,12 @@ MAX_RESERVED_PORTS = 100
 DYNAMIC_PORTS = 60999 - 32768 + 1
 
 _ACTIVE = int(InstanceStatus.ACTIVE)
+
+#: The ecs-agent version every simulated instance reports (``agentVersion``).
+AGENT_VERSION = "1.90.0"
+#: The wall-clock instant of simulated time 0, for timestamps and ``registeredAt`` queries.
+SIM_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+SIM_EPOCH_S = SIM_EPOCH.timestamp()
 
 
 class AttributeColumn:
@@ -425,6 +432,8 @@ class ClusterState:
         """Return ``(codes, values)`` of an attribute over all rows (-1: absent)."""
         if name == "ec2InstanceId":
             return np.arange(self.n, dtype=np.int32), self.ec2_instance_ids
+        if name == "agentVersion":
+            return np.zeros(self.n, dtype=np.int32), (AGENT_VERSION,)
         column = self._attributes.get(name)
         if column is None:
             return np.full(self.n, -1, dtype=np.int32), ()
@@ -435,7 +444,7 @@ class ClusterState:
         if subject == "runningTasksCount":
             return self.running_tasks.astype(np.float64)
         if subject == "registeredAt":
-            return self.registered_at
+            return SIM_EPOCH_S + self.registered_at  # instants, as the query's dates are
         if subject == "agentConnected":
             return self.connected.astype(np.float64)
         raise KeyError(subject)

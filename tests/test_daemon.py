@@ -327,8 +327,11 @@ def test_minimum_healthy_percent_limits_how_many_instances_roll_at_once(sim):
     # 4 instances, ceil(4 x 50 %) = 2 stay healthy: two stop now, two once the new ones count
     # healthy (40 s after RUNNING, parameters.deployment_healthy_after).
     assert list(old.desired_stopped_at.iloc[:2]) == [t0, t0]
-    new_healthy = frame[frame.revision == 2].started_at.nsmallest(2).max() + 40
-    assert (old.desired_stopped_at.iloc[2:] >= new_healthy).all()
+    # Then one more may stop each time a new task counts healthy: the k-th of the last two
+    # stops waits for the k-th new task to turn healthy.
+    healthy = sorted(frame[frame.revision == 2].started_at + 40)
+    for stopped, turned_healthy in zip(old.desired_stopped_at.iloc[2:], healthy, strict=False):
+        assert stopped >= turned_healthy
     assert len(_tasks(sim)) == 4 and {t["taskDefinitionArn"][-2:] for t in _tasks(sim)} == {":2"}
 
 

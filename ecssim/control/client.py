@@ -10,7 +10,7 @@ botocore's ECS model says (timestamps are ``datetime`` objects, counted from
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -31,12 +31,12 @@ from ecssim.control.records import (
 from ecssim.errors import EcssimError, InputError
 from ecssim.model.enums import InstanceStatus, StopCode, TaskStatus
 from ecssim.model.taskdef import TaskDefinition, parse_task_definition
-from ecssim.placement.query import QueryError
+from ecssim.placement.query import QueryError, parse_expression
 from ecssim.placement.strategies import validate_strategy
 from ecssim.scenario.ecs_requests import SHAPES
+from ecssim.state import AGENT_VERSION, SIM_EPOCH
 
 #: Wall-clock time that simulated time 0 maps to in API responses.
-SIM_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 class ClientError(EcssimError):
@@ -653,13 +653,24 @@ class ECSClient:
         )
 
     def list_container_instances(self, cluster: str | None = None, **kwargs: Any) -> dict[str, Any]:
-        """ListContainerInstances (``status`` filter; INACTIVE ones are not listed by default)."""
+        """ListContainerInstances (``status`` and cluster query language ``filter``).
+
+        INACTIVE instances are not listed unless ``status`` asks for them.
+        """
         record = self._cluster(cluster)
         status = kwargs.get("status")
+        matches = None
+        if kwargs.get("filter"):
+            try:
+                expression = parse_expression(kwargs["filter"])
+            except QueryError as err:
+                raise InvalidParameterException(f"Invalid filter expression: {err}") from None
+            matches = expression.evaluate(record.state)
         arns = [
             i.arn
             for i in record.instances
             if (i.status.name == status if status else i.status != InstanceStatus.INACTIVE)
+            and (matches is None or bool(matches[i.row]))
         ]
         return {"containerInstanceArns": arns}
 
@@ -717,5 +728,8 @@ class ECSClient:
             ),
             "attributes": [{"name": k, "value": v} for k, v in instance.attributes.items()],
             "registeredAt": _ts(instance.registered_at),
-            "versionInfo": {"agentVersion": "1.90.0", "dockerVersion": "DockerVersion: 25.0.8"},
+            "versionInfo": {
+                "agentVersion": AGENT_VERSION,
+                "dockerVersion": "DockerVersion: 25.0.8",
+            },
         }

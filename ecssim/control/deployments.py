@@ -2,11 +2,14 @@
 
 ECS-SEMANTICS section 5: with ``desired`` tasks, ``minimumHealthyPercent`` and
 ``maximumPercent``, the scheduler keeps at least ``ceil(desired x min / 100)`` healthy tasks and
-at most ``floor(desired x max / 100)`` tasks RUNNING or PENDING across the deployments. Each
-cycle it first stops old tasks while the healthy count stays at or above the minimum (tasks that
-are not healthy go first: stopping them costs nothing), then starts new tasks up to the maximum
-and the desired count. The exact loop is not published; this order reproduces the best-practice
-guide's worked examples round by round ([inf], see ``tests/ecs_docs``):
+at most ``floor(desired x max / 100)`` tasks RUNNING, PENDING or still stopping across the
+deployments. Each cycle it first stops old tasks while the healthy count stays at or above the
+minimum (tasks that are not healthy go first: stopping them costs nothing), then starts new
+tasks up to the maximum and the desired count. A task counts against the maximum until it has
+STOPPED: with a maximum of 100 % "replacement tasks can't start until the draining tasks have
+stopped" (BC UpdateContainerInstancesState). The exact loop is not published; this order
+reproduces the best-practice guide's worked examples round by round ([inf], see
+``tests/ecs_docs``):
 
 - desired 6, room for 8 tasks, 100 / 200: start 2, stop 2, three times;
 - desired 6, room for 8 tasks, 50 / 200: stop 3, start 5, stop 3, start 1;
@@ -78,6 +81,7 @@ def deployment_step(
     new_healthy: int,
     new_other: int,
     room: int | None = None,
+    stopping: int = 0,
 ) -> Step:
     """One cycle of a rolling deployment.
 
@@ -92,6 +96,9 @@ def deployment_step(
         room: How many more tasks the cluster can hold now (``None``: no limit). Stopped tasks
             give their room back at once, as the control plane releases a reservation at the
             stop request.
+        stopping: Tasks told to stop earlier that have not reached STOPPED yet: they still
+            count against the maximum ("if the maximum is 100%, replacement tasks can't start
+            until the draining tasks have stopped", BC UpdateContainerInstancesState).
 
     Returns:
         The old tasks to stop and the new tasks to start in this cycle.
@@ -103,7 +110,8 @@ def deployment_step(
     stop_unhealthy = old_other  # stopping them keeps the healthy count where it is
     stop_healthy = max(0, min(old_healthy, healthy - minimum))
     stopped = stop_unhealthy + stop_healthy
-    start = max(0, min(maximum - (active - stopped), desired - new))
+    # Tasks stopped in this cycle are still stopping: they count against the maximum too.
+    start = max(0, min(maximum - active - stopping, desired - new))
     if room is not None:
         start = max(0, min(start, room + stopped))
     return Step(stop_unhealthy, stop_healthy, start)

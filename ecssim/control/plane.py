@@ -1228,10 +1228,16 @@ class ControlPlane:
         if task.last_status != TaskStatus.STOPPED:
             self.set_status(task, TaskStatus.STOPPED)
         task.stopped_at = self.now
+        service = task.service
+        if service is not None and service.retiring and task.id in service.retiring:
+            # A deployment or a drain held launches back while the task was stopping
+            # (maximumPercent counts it): look again now that it is gone.
+            service.retiring.discard(task.id)
+            self.wake(service)
         instance = task.container_instance
         if instance is not None:
             instance.tasks.pop(task.id, None)
-            if instance.status == _DRAINING and task.service is not None:
+            if instance.status == _DRAINING and service is not None:
                 self._check_drained(instance)
         recorder = self.recorder
         recorder.tasks.append(self._task_row(task))
@@ -1455,6 +1461,7 @@ class ControlPlane:
         if (
             service.old_tasks == 0
             and service.draining_tasks == 0
+            and not service.retiring
             and service.status == "ACTIVE"
             and total <= desired + extra
         ):
@@ -1512,6 +1519,7 @@ class ControlPlane:
             old_other=len(old_other),
             new_healthy=new_healthy,
             new_other=len(new) - new_healthy,
+            stopping=len(service.retiring),
         )
         stop_other, stop_healthy, start = step.stop_unhealthy, step.stop_healthy, step.start
         if failed:
@@ -1523,6 +1531,7 @@ class ControlPlane:
         )
         for task in victims:
             host = task.container_instance
+            service.retiring.add(task.id)
             self.stop_task(
                 task,
                 code=StopCode.SERVICE_SCHEDULER_INITIATED,
@@ -1709,6 +1718,7 @@ class ControlPlane:
                 if is_healthy and healthy - 1 < min_healthy:
                     break
                 healthy -= is_healthy
+                service.retiring.add(task.id)
                 self.stop_task(
                     task,
                     code=StopCode.SERVICE_SCHEDULER_INITIATED,
@@ -1716,7 +1726,7 @@ class ControlPlane:
                 )
             if not launch or any(t.desired_status == DesiredStatus.RUNNING for t in tasks):
                 continue
-            if len(service.tasks) - elsewhere >= max_total:
+            if len(service.tasks) + len(service.retiring) - elsewhere >= max_total:
                 continue
             decision = place_on(state, request, row)
             if decision.row < 0:

@@ -292,6 +292,7 @@ class ServiceRecord:
         "pending",
         "rebalance_task",
         "request",
+        "retiring",
         "retry_at",
         "running",
         "running_cpu",
@@ -359,6 +360,9 @@ class ServiceRecord:
         self.completed: Deployment | None = None  # the last COMPLETED deployment (rollback)
         self.health_wake_at = NAN  # a reconcile is scheduled when a task turns healthy
         self.start_failures = 0  # consecutive tasks that stopped before RUNNING (throttling)
+        #: Ids of tasks a deployment or a drain told to stop that have not STOPPED yet: they
+        #: still count against maximumPercent.
+        self.retiring: set[str] = set()
         self.throttled_until = NAN  # no launch before this (start-failure throttle)
         self.launch_window = NAN  # start of the current launch-rate minute
         self.launched_in_window = 0
