@@ -139,7 +139,9 @@ class Agent:
         self.free_memory = instance.registered_memory
         self.free_gpu = instance.gpus
         self.queue: deque[Task] = deque()
-        self.images: set[str] = set()
+        #: Image -> when its pull completes(d) on this host. A task needing an image whose pull
+        #: is under way waits for it, as the agent pulls each image once at a time.
+        self.images: dict[str, float] = {}
         self.alive = True
         #: ``agentConnected``: while False, reports wait in ``backlog`` and stop requests in
         #: ``stops``; both are delivered on reconnect.
@@ -166,6 +168,8 @@ class Agent:
         self.alive = False
         self._reconnected_quietly()
         now = self.env.now
+        # Pulls under way die with the instance; completed images stay on its disk.
+        self.images = {image: at for image, at in self.images.items() if at <= now}
         for task in list(self.instance.tasks.values()):
             task.token += 1  # cancel whatever step was pending
             if task.pull_stopped_at > now:
@@ -273,13 +277,17 @@ class Agent:
         now = self.env.now
         params, rng = self.params, self.rng
         pull = 0.0
+        images = self.images
         for image in task.task_definition.images():
-            if image in self.images:
-                took = params.image_pull_cached.sample(rng)
-            else:
+            ready = images.get(image)
+            if ready is None:
                 took = params.image_pull.sample(rng)
                 if task.start_failure != "pull":
-                    self.images.add(image)  # later tasks share this pull or its cached copy
+                    images[image] = now + took  # later tasks share this pull or its copy
+            else:
+                # Cached, or being pulled for another task: wait for that pull, then the
+                # registry check a cached image still costs (ECS_IMAGE_PULL_BEHAVIOR=default).
+                took = max(ready - now, 0.0) + params.image_pull_cached.sample(rng)
             pull = max(pull, took)
         task.pull_started_at = now
         task.pull_stopped_at = now + pull

@@ -679,3 +679,21 @@ def test_revision_key_must_name_a_declared_revision(tmp_path):
     assert _problems(_write(tmp_path, text)) == [
         "task_behavior.web:9: no revision 9 of family 'web' (declared: revision 1 to 2)"
     ]
+
+
+def test_a_task_needing_an_image_being_pulled_waits_for_that_pull():
+    # The agent pulls an image once per host at a time: a second task placed while the pull
+    # is under way waits for it, then pays the cached pull's registry check.
+    sim = _sim()
+    register(sim, "web", memory=256, cpu=128)
+    sim.run(until=READY)
+    first = _run_one(sim, "web")
+    sim.run(until=sim.now + 5)
+    second = _run_one(sim, "web")
+    sim.run(until=sim.now + 60)
+    third = _run_one(sim, "web")
+    sim.run(until=sim.now + 60)
+    a, b, c = (_row(sim, arn) for arn in (first, second, third))
+    assert a.pull_stopped_at - a.pull_started_at == PULL
+    assert b.pull_stopped_at == a.pull_stopped_at + CACHED  # not 5 s later + CACHED
+    assert c.pull_stopped_at - c.pull_started_at == CACHED  # the image is on the host now
