@@ -215,11 +215,12 @@ def build_frame(name: str, chunks: list[dict[str, Any]]) -> pd.DataFrame:
             data[column] = _concat_categoricals(parts)
         else:
             data[column] = np.concatenate(parts) if parts else np.empty(0, dtype=object)
-    frame = pd.DataFrame(data, columns=columns)
     for column in columns:
-        if column in _FLOAT_COLUMNS:
-            frame[column] = frame[column].astype(np.float64)
-    return frame
+        if column in _FLOAT_COLUMNS and data[column].dtype != np.float64:
+            data[column] = data[column].astype(np.float64)
+    # The arrays above are this frame's own (concatenated) copies: no second copy, which at a
+    # million lifecycles would briefly hold the series twice more (BENCHMARKS.md, P6).
+    return pd.DataFrame(data, columns=columns, copy=False)
 
 
 class Recorder:
