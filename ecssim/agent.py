@@ -1,9 +1,10 @@
-"""The ecs-agent: one SimPy process per container instance.
+"""The ecs-agent of each container instance: callbacks, not a SimPy process.
 
-The process boots the instance, registers it with the control plane, and then waits for the
-instance to end; it costs no events while idle. Task work is event-driven: the control plane
-hands the agent a placed task, and each lifecycle step schedules one timer whose callback takes
-the next step (no helper process per task, no polling). The agent keeps its own host-resource
+A boot timer registers the instance with the control plane; after that an idle agent costs no
+events and no random stream (its own stream is created when its first task needs it). Task
+work is event-driven: the control plane hands the agent a placed task, and each lifecycle step
+schedules one timer whose callback takes the next step (no helper process per task, no
+polling). The agent keeps its own host-resource
 ledger and admits tasks FIFO: a task waits in PENDING until the head of the queue fits, for
 example until a stopping task releases its memory (ECS-SEMANTICS section 3, AG
 ``waitingTaskQueue``). The control plane's ledger (``ClusterState``) is separate: it releases a
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,6 +35,7 @@ from ecssim.parameters import SimParameters
 if TYPE_CHECKING:
     from ecssim.control.plane import ControlPlane
     from ecssim.control.records import InstanceRecord, Task
+    from ecssim.rng import Streams
 
 #: Stopped reason of a task whose essential container exits.
 ESSENTIAL_EXITED = "Essential container in task exited"
@@ -104,9 +106,10 @@ class Agent:
 
     __slots__ = (
         "_control",
-        "_dead",
+        "_rng",
         "alive",
         "backlog",
+        "boot_rng",
         "connected",
         "control",
         "env",
@@ -116,10 +119,10 @@ class Agent:
         "images",
         "instance",
         "params",
-        "process",
         "queue",
-        "rng",
         "stops",
+        "stream",
+        "streams",
     )
 
     def __init__(
@@ -128,13 +131,31 @@ class Agent:
         control: ControlPlane,
         instance: InstanceRecord,
         params: SimParameters,
-        rng: np.random.Generator,
+        streams: Streams,
+        stream: str,
+        boot_rng: np.random.Generator,
     ) -> None:
+        """Create the agent of ``instance`` and start its boot.
+
+        Args:
+            env: The simulation environment.
+            control: The control plane the agent reports to.
+            instance: The container instance it manages.
+            params: Timing knobs (boot, pull, start, stop).
+            streams: The run's named streams; the agent's own, ``stream``, is taken from them
+                on first use.
+            stream: The name of the agent's stream (task pulls, starts and stops).
+            boot_rng: The stream boot times are drawn from (shared by the instances the
+                control plane launches in one cluster, in launch order).
+        """
         self.env = env
         self.control = control
         self.instance = instance
         self.params = params
-        self.rng = rng
+        self.streams = streams
+        self.stream = stream
+        self._rng: np.random.Generator | None = None
+        self.boot_rng = boot_rng
         self.free_cpu = instance.registered_cpu
         self.free_memory = instance.registered_memory
         self.free_gpu = instance.gpus
@@ -149,17 +170,25 @@ class Agent:
         self.backlog: list[tuple[str, tuple[Any, ...]]] = []
         self.stops: list[Task] = []
         self._control = control
-        self._dead = env.event()
-        self.process = env.process(self._run())
+        self._boot()
 
-    # -- the agent process -------------------------------------------------------------------
-    def _run(self) -> Generator[simpy.Event, Any, None]:
-        boot = self.params.instance_boot.sample(self.rng)
-        yield self.env.timeout(boot)
+    @property
+    def rng(self) -> np.random.Generator:
+        """The agent's own random stream, created on first use."""
+        rng = self._rng
+        if rng is None:
+            rng = self._rng = self.streams.get(self.stream)
+        return rng
+
+    # -- boot ------------------------------------------------------------------------------------
+    def _boot(self) -> None:
+        boot = self.params.instance_boot.sample(self.boot_rng)
+        self.env.timeout(boot).callbacks.append(self._booted)
+
+    def _booted(self, _event: simpy.Event) -> None:
         if not self.alive or self.instance.row >= 0:
             return  # gone, or registered by the boot after a restart
         self.control.register_instance(self.instance)
-        yield self._dead  # nothing happens here until the instance ends
 
     def terminate(self) -> None:
         """The EC2 instance is gone: every container dies now; nothing else is reported."""
@@ -178,7 +207,6 @@ class Agent:
                 task.execution_stopped_at = now
             task.held = False
         self.queue.clear()
-        self._dead.succeed()
 
     def deregistered(self) -> None:
         """The container instance was deregistered: the agent stops managing its tasks.
@@ -192,7 +220,6 @@ class Agent:
         for task in self.instance.tasks.values():
             task.token += 1
         self.queue.clear()
-        self._dead.succeed()
 
     def restart(self) -> None:
         """The instance is up again after :meth:`terminate`: an empty host, a fresh agent."""
@@ -204,10 +231,9 @@ class Agent:
         self.free_memory = instance.registered_memory
         self.free_gpu = instance.gpus
         self.queue.clear()
-        self._dead = self.env.event()
         if instance.row < 0:
             # It went down while booting: boot again, then register.
-            self.process = self.env.process(self._run())
+            self._boot()
 
     # -- connection to the control plane -------------------------------------------------------
     def disconnect(self) -> None:

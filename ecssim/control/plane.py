@@ -251,6 +251,7 @@ class ControlPlane:
                 f"{instance_type.name} does not support ENI trunking (awsvpc_trunking=True); "
                 "only catalogue types with trunk_enis do"
             )
+        boot_rng = self.streams.get(f"boot:{cluster.name}")
         launched = []
         for i in range(count):
             self._instance_seq += 1
@@ -271,7 +272,7 @@ class ControlPlane:
                 awsvpc_trunking=awsvpc_trunking,
             )
             instance.agent = Agent(
-                self.env, self, instance, self.params, self.streams.get(f"agent:{seq}")
+                self.env, self, instance, self.params, self.streams, f"agent:{seq}", boot_rng
             )
             self.instances.append(instance)
             launched.append(instance)
