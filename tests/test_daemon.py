@@ -504,3 +504,23 @@ def test_bundled_daemon_and_draining_scenario():
     assert not alive.container_instance.isin(zone_a).any()
     assert len(alive[alive.service == "log-router"]) == 8
     assert len(alive[alive.service == "web"]) == 8
+
+
+def test_a_disconnected_agent_leaves_the_daemon_count_until_it_reconnects(sim):
+    # Only connected instances are eligible; the running daemon task keeps running meanwhile.
+    arns = _boot(sim, count=3)
+    register(sim, "agent", memory=128, cpu=128)
+    _daemon(sim)
+    sim.run(until=sim.now + 60)
+    assert _service(sim)["desiredCount"] == 3
+    instance = next(i for i in sim.control.instances if i.arn == arns[0])
+    assert sim.control.disconnect_agent(instance)
+    sim.run(until=sim.now + 1)
+    service = _service(sim)
+    assert service["desiredCount"] == 2
+    assert len(_tasks(sim)) == 3  # its task was not stopped
+    assert service["availabilityZoneRebalancing"] == "DISABLED"
+    sim.control.reconnect_agent(instance)
+    sim.run(until=sim.now + 1)
+    assert _service(sim)["desiredCount"] == 3
+    assert len(_tasks(sim)) == 3  # and no second task was started on it

@@ -429,8 +429,10 @@ class ECSClient:
             deployment_configuration=kwargs.get("deploymentConfiguration"),
             request={"serviceName": serviceName, **kwargs},
         )
-        # BC CreateServiceRequest: ENABLED when not given on create.
-        service.az_rebalancing = kwargs.get("availabilityZoneRebalancing", "ENABLED") == "ENABLED"
+        # BC CreateServiceRequest: ENABLED when not given on create (a DAEMON service has one
+        # task per instance: nothing to rebalance).
+        default = "DISABLED" if service.daemon else "ENABLED"
+        service.az_rebalancing = kwargs.get("availabilityZoneRebalancing", default) == "ENABLED"
         return {"service": self._describe_service(service)}
 
     @staticmethod

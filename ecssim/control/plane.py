@@ -602,6 +602,9 @@ class ControlPlane:
             return False
         agent.disconnect()
         instance.cluster.state.set_connected(instance.row, False)
+        for service in instance.cluster.services.values():
+            if service.daemon and service.status == "ACTIVE":
+                self.wake(service)  # its desiredCount counts connected instances only
         self.event(
             "agent_disconnected",
             f"Container instance {instance.id} agentConnected=false{why}.",
