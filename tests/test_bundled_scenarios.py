@@ -199,6 +199,18 @@ def test_howto_custom_strategy_runs() -> None:
         unregister_strategy("fewest-tasks")
 
 
+def test_howto_rolling_deployments_runs_and_says_what_it_claims() -> None:
+    code = "\n".join(python_blocks(ROOT / "docs" / "howto-rolling-deployments.md"))
+    namespace: dict = {"__name__": "howto"}
+    exec(compile(code, "howto-rolling-deployments.md", "exec"), namespace)
+    minutes = namespace["deployment_minutes"]
+    plain, alb = minutes(100, 200, load_balancer=False), minutes(100, 200, load_balancer=True)
+    # The text's claims: the ALB's 150 s target health gate, and with 50/100 the 300 s
+    # deregistration delay holding each batch back.
+    assert alb - plain == pytest.approx(110 / 60, abs=0.5)
+    assert minutes(50, 100, load_balancer=True) > 2 * 300 / 60
+
+
 def test_readme_links_exist() -> None:
     text = (ROOT / "README.md").read_text()
     # Written by other parts of the project; checked once they exist.
