@@ -105,6 +105,7 @@ class Agent:
     """The ecs-agent of one container instance."""
 
     __slots__ = (
+        "_boots",
         "_control",
         "_rng",
         "alive",
@@ -170,6 +171,7 @@ class Agent:
         self.backlog: list[tuple[str, tuple[Any, ...]]] = []
         self.stops: list[Task] = []
         self._control = control
+        self._boots = 0
         self._boot()
 
     @property
@@ -182,12 +184,14 @@ class Agent:
 
     # -- boot ------------------------------------------------------------------------------------
     def _boot(self) -> None:
+        self._boots += 1
+        boots = self._boots
         boot = self.params.instance_boot.sample(self.boot_rng)
-        self.env.timeout(boot).callbacks.append(self._booted)
+        self.env.timeout(boot).callbacks.append(lambda _e: self._booted(boots))
 
-    def _booted(self, _event: simpy.Event) -> None:
-        if not self.alive or self.instance.row >= 0:
-            return  # gone, or registered by the boot after a restart
+    def _booted(self, boots: int) -> None:
+        if boots != self._boots or not self.alive or self.instance.row >= 0:
+            return  # an earlier boot cut short by the instance going down, or gone
         self.control.register_instance(self.instance)
 
     def terminate(self) -> None:
@@ -304,6 +308,12 @@ class Agent:
         params, rng = self.params, self.rng
         pull = 0.0
         images = self.images
+        if task.start_failure == "pull" and all(
+            image in images for image in task.task_definition.images()
+        ):
+            # ECS_IMAGE_PULL_BEHAVIOR=default: when the pull fails the cached image is used
+            # (BP pull-behavior), so a host that has the image starts the task anyway.
+            task.start_failure = None
         for image in task.task_definition.images():
             ready = images.get(image)
             if ready is None:

@@ -481,10 +481,12 @@ def _by_arn(tasks: pd.DataFrame) -> pd.DataFrame:
     return tasks.assign(task_arn=tasks.task_arn.astype(str)).set_index("task_arn").sort_index()
 
 
-def test_pull_failure_probability_leaves_run_times_untouched():
-    def go(pull_failure: float) -> pd.DataFrame:
+def test_start_failure_probability_leaves_run_times_untouched():
+    # start_failure, not pull_failure: a failed pull on a host that has the image uses the
+    # cached copy (ECS_IMAGE_PULL_BEHAVIOR=default), so most pulls here could not fail.
+    def go(start_failure: float) -> pd.DataFrame:
         behaviors = {
-            "flaky": TaskBehavior(runtime=Exponential(300.0), pull_failure=pull_failure),
+            "flaky": TaskBehavior(runtime=Exponential(300.0), start_failure=start_failure),
             "steady": TaskBehavior(runtime=Exponential(300.0)),
         }
         sim = Simulation(seed=7, behaviors=behaviors)  # default, random timings
@@ -503,7 +505,7 @@ def test_pull_failure_probability_leaves_run_times_untouched():
     failed = flaky.stop_code == "TaskFailedToStart"
     assert 0.26 < failed.mean() < 0.34
     assert flaky[failed].started_at.isna().all()
-    assert (flaky[failed].stopped_reason.str.startswith("CannotPullContainerError:")).all()
+    assert (flaky[failed].stopped_reason.str.startswith("CannotStartContainerError:")).all()
     assert (failing[failing.family == "steady"].stop_code != "TaskFailedToStart").all()
     assert (baseline.stop_code != "TaskFailedToStart").all()
     # Every task that ran, of either family, ran for the time drawn without failures.

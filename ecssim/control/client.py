@@ -458,7 +458,11 @@ class ECSClient:
     def update_service(
         self, service: str, cluster: str | None = None, **kwargs: Any
     ) -> dict[str, Any]:
-        """UpdateService: desiredCount and/or taskDefinition."""
+        """UpdateService.
+
+        Takes desiredCount, taskDefinition, deploymentConfiguration, forceNewDeployment,
+        healthCheckGracePeriodSeconds and availabilityZoneRebalancing.
+        """
         self._validate("UpdateServiceRequest", {"service": service, **kwargs})
         record = self._service(cluster, service)
         desired = kwargs.get("desiredCount")
@@ -473,8 +477,16 @@ class ECSClient:
         if kwargs.get("availabilityZoneRebalancing") is not None:
             # BC UpdateServiceRequest: when absent, the service keeps its current value.
             record.az_rebalancing = kwargs["availabilityZoneRebalancing"] == "ENABLED"
+        if kwargs.get("healthCheckGracePeriodSeconds") is not None:
+            grace = kwargs["healthCheckGracePeriodSeconds"]
+            record.request["healthCheckGracePeriodSeconds"] = grace
+            record.grace_s = float(grace)
         self._call(
-            self._control.update_service, record, desired_count=desired, definition=definition
+            self._control.update_service,
+            record,
+            desired_count=desired,
+            definition=definition,
+            force_new_deployment=bool(kwargs.get("forceNewDeployment")),
         )
         return {"service": self._describe_service(record)}
 
@@ -524,7 +536,7 @@ class ECSClient:
             "launchType": "EC2",
             "taskDefinition": td_arn,
             "deploymentConfiguration": dict(service.deployment_configuration),
-            "deployments": [self._describe_deployment(service, d) for d in service.deployments],
+            "deployments": self._describe_deployments(service),
             "events": [
                 {
                     "id": f"{i:08x}",
@@ -545,6 +557,11 @@ class ECSClient:
                 else {}
             ),
         }
+
+    def _describe_deployments(self, service: ServiceRecord) -> list[dict[str, Any]]:
+        if service.deployments:
+            self._control.breaker_armed(service)  # failedTasks reads 0 once a task ran
+        return [self._describe_deployment(service, d) for d in service.deployments]
 
     @staticmethod
     def _describe_deployment(service: ServiceRecord, deployment: Deployment) -> dict[str, Any]:

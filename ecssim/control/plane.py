@@ -135,6 +135,7 @@ class ControlPlane:
         self._origin_streams: dict[str, tuple[np.random.Generator, ...]] = {}
         self._health_gates: dict[tuple[int, bool], float] = {}
         self._deployment_seq = 0
+        self._definition_copies: list[TaskDefinition] = []
         self.refresh_usage_families()
 
     # -- helpers ------------------------------------------------------------------------------
@@ -181,11 +182,18 @@ class ControlPlane:
 
     def refresh_usage_families(self) -> None:
         """Recompute which families model usage (after behaviours change)."""
-        self.usage_families = frozenset(
-            family.partition(":")[0]
+        usage = [
+            family
             for family, behaviour in self.behaviours.items()
             if getattr(behaviour, "cpu_usage", None) or getattr(behaviour, "memory_usage", None)
-        )
+        ]
+        for key in usage:
+            if ":" in key:
+                raise ValueError(
+                    f"behaviour {key!r}: usage is modelled per family; give cpu_usage and "
+                    f"memory_usage under {key.partition(':')[0]!r}"
+                )
+        self.usage_families = frozenset(usage)
         self._revision_behaviours = any(":" in key for key in self.behaviours)
 
     # -- clusters and task definitions ---------------------------------------------------------
@@ -507,7 +515,9 @@ class ControlPlane:
                 code=StopCode.SERVICE_SCHEDULER_INITIATED,
                 reason="Container instance is DRAINING: daemon task stopped last.",
             )
-        if any(t.service is not None for t in instance.tasks.values()):
+        # A daemon task that was not running yet stops at once, and its STOPPED report has
+        # already logged the drain through this same method.
+        if instance.drained or any(t.service is not None for t in instance.tasks.values()):
             return
         instance.drained = True
         left = len(instance.tasks)
@@ -1037,6 +1047,7 @@ class ControlPlane:
         is HEALTHY and, behind a load balancer, its target is healthy (``lb_healthy_after``).
         """
         service.start_failures = 0  # a task started: the start-failure throttle is reset
+        service.throttled_until = math.nan
         definition = task.task_definition
         key = (id(definition), service.load_balanced)
         gate = self._health_gates.get(key)
@@ -1057,6 +1068,11 @@ class ControlPlane:
         task.healthy_at = now + gate if unhealthy >= definition.healthy_after_s() else math.inf
         # healthCheckGracePeriodSeconds: the scheduler ignores failures until it has passed.
         act_at = max(failed_at, now + service.grace_s)
+        if act_at <= self.env.now:
+            # RUNNING was reported late (the agent was disconnected): the checks have already
+            # failed by the time the scheduler hears of the task.
+            self._health_check_failed(task, now)
+            return
         timer = self.env.timeout(act_at - self.env.now)
         timer.callbacks.append(lambda _e: self._health_check_failed(task, now))
 
@@ -1110,6 +1126,7 @@ class ControlPlane:
                 service.old_tasks -= 1
             elif task.healthy_at <= self.env.now:
                 service.primary.breaker_armed = False  # a task ran successfully
+                service.primary.failed_tasks = 0
             service.retry_at = math.nan  # its room is free: a failed placement may fit now
             host = task.container_instance
             if (
@@ -1177,14 +1194,7 @@ class ControlPlane:
         ):
             return
         now = self.now
-        definition = deployment.task_definition
-        if any(
-            t.task_definition is definition and t.healthy_at <= now for t in service.tasks.values()
-        ):
-            # A task of the deployment ran successfully: failedTasks resets and the breaker
-            # stops counting (DG deployment-circuit-breaker).
-            deployment.breaker_armed = False
-            deployment.failed_tasks = 0
+        if not self.breaker_armed(service):
             return
         deployment.failed_tasks += 1
         deployment.updated_at = now
@@ -1214,6 +1224,25 @@ class ControlPlane:
                 target.task_definition,
                 reason=f"ECS deployment circuit breaker: rolling back to deploymentId {target.id}.",
             )
+
+    def breaker_armed(self, service: ServiceRecord) -> bool:
+        """Whether the circuit breaker still counts failures of the PRIMARY deployment.
+
+        Once a task of the deployment has run successfully (counted healthy), failedTasks
+        resets to 0 and stops being evaluated (DG deployment-circuit-breaker).
+        """
+        deployment = service.primary
+        if deployment.breaker_armed:
+            now = self.now
+            definition = deployment.task_definition
+            if any(
+                t.task_definition is definition and t.healthy_at <= now
+                for t in service.tasks.values()
+            ):
+                deployment.breaker_armed = False
+        if not deployment.breaker_armed:
+            deployment.failed_tasks = 0
+        return deployment.breaker_armed
 
     def task_exited(self, task: Task, reason: str) -> None:
         """An essential container exited: the task is stopping on its own."""
@@ -1406,6 +1435,7 @@ class ControlPlane:
         *,
         desired_count: int | None = None,
         definition: TaskDefinition | None = None,
+        force_new_deployment: bool = False,
     ) -> None:
         """Change a service's desired count and/or task definition (a replace-all rollout)."""
         if service.status != "ACTIVE":
@@ -1419,6 +1449,14 @@ class ControlPlane:
             service.desired_count = desired_count
         if definition is not None and definition is not service.task_definition:
             self._new_deployment(service, definition)
+        elif force_new_deployment:
+            # Same revision, new deployment: every task is replaced. Deployments are told apart
+            # by task definition object, so the new one gets its own copy of the revision.
+            from dataclasses import replace
+
+            copy = replace(service.task_definition)
+            self._definition_copies.append(copy)  # caches key on ids: keep it alive
+            self._new_deployment(service, copy)
         service.steady = False
         service.retry_at = math.nan
         self._service_levels(service)
@@ -1504,7 +1542,7 @@ class ControlPlane:
         next_healthy = math.inf
         for t in service.tasks.values():
             host = t.container_instance
-            healthy = t.last_status == _RUNNING and t.healthy_at <= now
+            healthy = t.healthy(now)
             if t.task_definition is not current or (host is not None and host.status == _DRAINING):
                 (old_healthy if healthy else old_other).append(t)
                 continue
@@ -1561,10 +1599,7 @@ class ControlPlane:
         if start > 0:
             self._launch(service, start)
         if service.status == "DRAINING" and not service.tasks:
-            service.status = "INACTIVE"
-            self.event(
-                "service_inactive", f"(service {service.name}) is INACTIVE.", service=service
-            )
+            self._inactive(service)
             return
         old_left = len(old_healthy) + len(old_other) - len(victims)
         if old_left and next_healthy < math.inf:
@@ -1583,6 +1618,25 @@ class ControlPlane:
             )
         service.stuck = stuck
         self._check_steady(service)
+
+    def _inactive(self, service: ServiceRecord) -> None:
+        """A deleted service has no task left: it becomes INACTIVE."""
+        service.status = "INACTIVE"
+        self.event("service_inactive", f"(service {service.name}) is INACTIVE.", service=service)
+
+    def _service_request(self, service: ServiceRecord) -> PlacementRequest:
+        """The placement request of a REPLICA service's current task definition (cached)."""
+        definition = service.task_definition
+        key = ("service", id(definition), service.group, service.strategies, service.constraints)
+        request = self._requests.get(key)
+        if request is None:
+            request = self._requests[key] = PlacementRequest(
+                definition.requirement,
+                service.group,
+                service.strategies or SERVICE_DEFAULT_STRATEGY,
+                service.constraints,
+            )
+        return request
 
     def _wake_at(self, service: ServiceRecord, at: float) -> None:
         """Reconcile ``service`` at ``at`` (when a task turns healthy); one timer at a time."""
@@ -1635,6 +1689,8 @@ class ControlPlane:
                 self._wake_at(service, latest)
             return False
         deployment.rollout_state = "COMPLETED"
+        deployment.breaker_armed = False  # every task runs: failedTasks no longer counts
+        deployment.failed_tasks = 0
         deployment.rollout_state_reason = f"ECS deployment {deployment.id} completed."
         deployment.updated_at = now
         service.completed = deployment
@@ -1662,10 +1718,7 @@ class ControlPlane:
                     reason="Service is being deleted.",
                 )
             if not service.tasks:
-                service.status = "INACTIVE"
-                self.event(
-                    "service_inactive", f"(service {service.name}) is INACTIVE.", service=service
-                )
+                self._inactive(service)
             return
         cluster = service.cluster
         state = cluster.state
@@ -1695,9 +1748,7 @@ class ControlPlane:
         config = service.deployment_configuration
         min_healthy = math.ceil(desired * config["minimumHealthyPercent"] / 100)
         max_total = max(desired, math.floor(desired * config["maximumPercent"] / 100))
-        healthy = sum(
-            1 for t in service.tasks.values() if t.last_status == _RUNNING and t.healthy_at <= now
-        )
+        healthy = sum(1 for t in service.tasks.values() if t.healthy(now))
         waiting = now < service.retry_at or now < service.throttled_until
         launch = service.primary.rollout_state != "FAILED" and not waiting
         next_healthy = math.inf
@@ -1710,6 +1761,11 @@ class ControlPlane:
             host = task.container_instance
             if host is not None and host.row not in target_rows:
                 elsewhere += 1
+        for task_id in service.retiring:  # still stopping there, too
+            retiring = cluster.tasks.get(task_id)
+            host = retiring.container_instance if retiring is not None else None
+            if host is not None and host.row not in target_rows:
+                elsewhere += 1
         for row in targets.tolist():
             tasks = [t for t in by_row.get(row, ()) if t.desired_status == DesiredStatus.RUNNING]
             if any(t.task_definition is definition for t in tasks):
@@ -1718,7 +1774,7 @@ class ControlPlane:
                         next_healthy = t.healthy_at
                 continue
             for task in tasks:  # old revision: replace it within minimumHealthyPercent
-                is_healthy = task.last_status == _RUNNING and task.healthy_at <= now
+                is_healthy = task.healthy(now)
                 if is_healthy and healthy - 1 < min_healthy:
                     break
                 healthy -= is_healthy
@@ -1741,9 +1797,7 @@ class ControlPlane:
             self._failure(cluster, unplaced, service.group, definition.family, service)
             self._unable_to_place(service, unplaced)
             if not waiting:
-                service.retry_at = now + self.params.service_retry_interval
-                timer = self.env.timeout(self.params.service_retry_interval)
-                timer.callbacks.append(lambda _e: self._retry(service))
+                self._retry_later(service, self.params.service_retry_interval)
         if service.old_tasks and next_healthy < math.inf:
             self._wake_at(service, next_healthy)
         self._check_steady(service)
@@ -1803,13 +1857,7 @@ class ControlPlane:
         max_total = max(desired, math.floor(desired * config["maximumPercent"] / 100))
         if len(service.tasks) + 1 > max_total:
             return
-        definition = service.task_definition
-        request = PlacementRequest(
-            definition.requirement,
-            service.group,
-            service.strategies or SERVICE_DEFAULT_STRATEGY,
-            service.constraints,
-        )
+        request = self._service_request(service)
         decision = self._place(cluster, request, None)
         if decision.row < 0:
             return
@@ -1840,27 +1888,18 @@ class ControlPlane:
         limited = count > room
         cluster = service.cluster
         definition = service.task_definition
-        request = PlacementRequest(
-            definition.requirement,
-            service.group,
-            service.strategies or SERVICE_DEFAULT_STRATEGY,
-            service.constraints,
-        )
+        request = self._service_request(service)
         for _ in range(min(count, room)):
             decision = self._place(cluster, request, None)
             if decision.row < 0:
                 self._failure(cluster, decision, service.group, definition.family, service)
                 self._unable_to_place(service, decision)
-                service.retry_at = now + self.params.service_retry_interval
-                timer = self.env.timeout(self.params.service_retry_interval)
-                timer.callbacks.append(lambda _e: self._retry(service))
+                self._retry_later(service, self.params.service_retry_interval)
                 return
             self._start_service_task(service, decision.row)
             service.launched_in_window += 1
         if limited:
-            retry = service.launch_window + 60.0
-            service.retry_at = retry
-            self.env.timeout(retry - now).callbacks.append(lambda _e: self._retry(service))
+            self._retry_later(service, service.launch_window + 60.0 - now)
         else:
             service.retry_at = math.nan
 
@@ -1879,7 +1918,15 @@ class ControlPlane:
         self._assign(task, row)
         return task
 
-    def _retry(self, service: ServiceRecord) -> None:
+    def _retry_later(self, service: ServiceRecord, delay: float) -> None:
+        """Reconcile ``service`` again after ``delay`` (a failed placement, the launch rate)."""
+        at = self.now + delay
+        service.retry_at = at
+        self.env.timeout(delay).callbacks.append(lambda _e: self._retry(service, at))
+
+    def _retry(self, service: ServiceRecord, at: float = math.nan) -> None:
+        if service.retry_at == at:
+            service.retry_at = math.nan  # this timer's retry is due, whatever the rounding
         now = self.now
         if not (now < service.retry_at or now < service.throttled_until):
             service.retry_at = math.nan

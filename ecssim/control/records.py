@@ -117,6 +117,10 @@ class Task:
         #: When the task counts healthy for its deployment (set at RUNNING; NaN before).
         self.healthy_at = NAN
 
+    def healthy(self, now: float) -> bool:
+        """Whether the task counts healthy for its deployment at ``now`` (``healthy_at``)."""
+        return self.last_status == TaskStatus.RUNNING and self.healthy_at <= now
+
     def health_status(self, now: float) -> str:
         """``healthStatus`` at ``now``: UNKNOWN, HEALTHY or UNHEALTHY (ECS-SEMANTICS 3).
 

@@ -165,11 +165,11 @@ def test_circuit_breaker_stops_counting_once_a_task_of_the_deployment_ran():
     # Gotcha 4 / DG deployment-circuit-breaker: once a task of the deployment has run
     # successfully, failedTasks resets and the breaker no longer trips. Desired 4 with room for
     # 2 keeps the deployment IN_PROGRESS; tasks crash after RUNNING (not counted) and some of
-    # the relaunches fail to pull  (counted only before the first success).
+    # the relaunches fail to start (counted only before the first success).
     sim = Simulation(
         seed=2,
         parameters=SimParameters(throttle_max_delay=20.0),
-        behaviors={"web": TaskBehavior(pull_failure=0.3, crash_mtbf=Fixed(300.0))},
+        behaviors={"web": TaskBehavior(start_failure=0.3, crash_mtbf=Fixed(300.0))},
     )
     sim.ecs.create_cluster(clusterName="prod")
     register(sim, "web", memory=7000, cpu=128)
