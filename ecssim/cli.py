@@ -115,21 +115,30 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 # -- commands ---------------------------------------------------------------------------------
 
 
+def _check_until_and_sets(
+    until: str | None, sets: list[str] | None, problems: list[Problem]
+) -> float | None:
+    """Check ``--until`` and ``--set``, adding a problem per mistake; return --until in seconds."""
+    from ecssim.units import parse_duration
+
+    seconds = None
+    if until is not None:
+        try:
+            seconds = parse_duration(until)
+        except ValueError as err:
+            problems.append(Problem("--until", str(err)))
+    for item in sets or ():
+        if "=" not in item:
+            problems.append(Problem("--set", f"expected PATH=VALUE, got {item!r}"))
+    return seconds
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     import ecssim
     from ecssim.scenario.loader import load_scenario
-    from ecssim.units import parse_duration
 
     problems: list[Problem] = []
-    until: float | None = None
-    if args.until is not None:
-        try:
-            until = parse_duration(args.until)
-        except ValueError as err:
-            problems.append(Problem("--until", str(err)))
-    for item in args.set or ():
-        if "=" not in item:
-            problems.append(Problem("--set", f"expected PATH=VALUE, got {item!r}"))
+    until = _check_until_and_sets(args.until, args.set, problems)
     if problems:
         raise InputError(problems)
     scenario = load_scenario(args.scenario, overrides=list(args.set or ()))
@@ -375,13 +384,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
         if importlib.util.find_spec("distributed") is None:
             problems.append(Problem("--dask", "needs dask.distributed: pip install 'ecssim[dask]'"))
-    if args.until is not None:
-        from ecssim.units import parse_duration
-
-        try:
-            parse_duration(args.until)
-        except ValueError as err:
-            problems.append(Problem("--until", str(err)))
+    _check_until_and_sets(args.until, None, problems)
     if problems:
         raise InputError(problems)
     sweep = ecssim.run_many(
@@ -569,16 +572,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         if result.placements is None:
             raise InputError(f"the saved run has no placements frame; {HOW_TO_RECORD}", str(source))
     else:
-        if args.until is not None:
-            from ecssim.units import parse_duration
-
-            try:
-                parse_duration(args.until)
-            except ValueError as err:
-                problems.append(Problem("--until", str(err)))
-        for item in args.set or ():
-            if "=" not in item:
-                problems.append(Problem("--set", f"expected PATH=VALUE, got {item!r}"))
+        _check_until_and_sets(args.until, args.set, problems)
         if problems:
             raise InputError(problems)
         # explain=true last, so it wins over any --set: the run records the placements frame.

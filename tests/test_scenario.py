@@ -429,6 +429,14 @@ CASES = [
         "desiredCount",
     ),
     (
+        edit(
+            "services.0.deploymentConfiguration",
+            {"deploymentCircuitBreaker": {"enable": "yes", "rollback": True}},
+        ),
+        "services[0].deploymentConfiguration.deploymentCircuitBreaker.enable: expected true or "
+        'false, got "yes"',
+    ),
+    (
         edit("services.0.deploymentController", {"type": "CODE_DEPLOY"}),
         "services[0].deploymentController.type: deploymentController CODE_DEPLOY is not "
         "simulated yet (ECS rolling updates only)",

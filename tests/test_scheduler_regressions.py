@@ -172,3 +172,27 @@ def test_usage_under_a_revision_key_is_refused():
 
     with pytest.raises(ValueError, match="usage is modelled per family"):
         Simulation(behaviors={"web:2": TaskBehavior(cpu_usage=parse_usage(0.5))})
+
+
+def test_a_malformed_circuit_breaker_is_refused_as_boto3_would():
+    import pytest
+
+    from ecssim.control.client import ParamValidationError
+
+    sim = _sim()
+    register(sim, "web", memory=256, cpu=64)
+    bad = {"deploymentCircuitBreaker": {"enable": "yes"}}
+    with pytest.raises(ParamValidationError) as err:
+        sim.ecs.create_service(
+            cluster="prod",
+            serviceName="web",
+            taskDefinition="web",
+            desiredCount=1,
+            deploymentConfiguration=bad,
+        )
+    message = str(err.value)
+    assert "deploymentConfiguration.deploymentCircuitBreaker.enable, value: yes" in message
+    assert (
+        'Missing required parameter in deploymentConfiguration.deploymentCircuitBreaker: "rollback"'
+        in message
+    )

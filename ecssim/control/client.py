@@ -116,6 +116,37 @@ class ECSClient:
         if problems:
             raise ParamValidationError("\n".join(problems))
 
+    @staticmethod
+    def _validate_deployment_configuration(config: Any) -> None:
+        """Check the members ecssim acts on, in botocore's words (boto3 checks them too)."""
+        if config is None:
+            return
+        where = "deploymentConfiguration"
+        problems = []
+        kinds = {"maximumPercent": int, "minimumHealthyPercent": int}
+        for key, kind in kinds.items():
+            value = config.get(key)
+            if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+                problems.append(
+                    f"Invalid type for parameter {where}.{key}, value: {value}, type: "
+                    f"{type(value)}, valid types: <class 'int'>"
+                )
+        breaker = config.get("deploymentCircuitBreaker")
+        if breaker is not None:
+            for key in ("enable", "rollback"):
+                if key not in breaker:
+                    problems.append(
+                        f'Missing required parameter in {where}.deploymentCircuitBreaker: "{key}"'
+                    )
+                elif not isinstance(breaker[key], bool):
+                    problems.append(
+                        f"Invalid type for parameter {where}.deploymentCircuitBreaker.{key}, "
+                        f"value: {breaker[key]}, type: {type(breaker[key])}, valid types: "
+                        "<class 'bool'>"
+                    )
+        if problems:
+            raise ParamValidationError("\n".join(problems))
+
     # -- plumbing ----------------------------------------------------------------------------------
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -395,6 +426,7 @@ class ECSClient:
     def create_service(self, serviceName: str, **kwargs: Any) -> dict[str, Any]:
         """CreateService (REPLICA, EC2)."""
         self._validate("CreateServiceRequest", {"serviceName": serviceName, **kwargs})
+        self._validate_deployment_configuration(kwargs.get("deploymentConfiguration"))
         cluster = self._cluster(kwargs.get("cluster"))
         if "taskDefinition" not in kwargs:
             raise InvalidParameterException("TaskDefinition must be specified.")
@@ -464,6 +496,7 @@ class ECSClient:
         healthCheckGracePeriodSeconds and availabilityZoneRebalancing.
         """
         self._validate("UpdateServiceRequest", {"service": service, **kwargs})
+        self._validate_deployment_configuration(kwargs.get("deploymentConfiguration"))
         record = self._service(cluster, service)
         desired = kwargs.get("desiredCount")
         if desired is not None and (not isinstance(desired, int) or desired < 0):

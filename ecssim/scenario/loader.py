@@ -1119,10 +1119,21 @@ class _Validator:
         if obj is None:
             return
         percents = ["maximumPercent", "minimumHealthyPercent"]
-        self.shape(obj, path, "DeploymentConfiguration", custom=percents)
+        self.shape(
+            obj, path, "DeploymentConfiguration", custom=[*percents, "deploymentCircuitBreaker"]
+        )
         for key in percents:
             if obj.get(key) is not None:
                 self.integer(obj[key], f"{path}.{key}")
+        if obj.get("deploymentCircuitBreaker") is not None:
+            where = f"{path}.deploymentCircuitBreaker"
+            breaker = self.mapping(obj["deploymentCircuitBreaker"], where)
+            if breaker is not None:
+                # BC DeploymentCircuitBreaker: both members are required booleans.
+                self.keys(breaker, where, ("enable", "rollback"), ("enable", "rollback"))
+                for key in ("enable", "rollback"):
+                    if breaker.get(key) is not None:
+                        self.boolean(breaker[key], f"{where}.{key}")
 
     def placement(
         self, obj: Mapping[Any, Any], path: str
