@@ -24,6 +24,7 @@ import simpy
 from ecssim.agent import Agent
 from ecssim.control.deployments import (
     STUCK_MESSAGE,
+    bounds,
     circuit_breaker_threshold,
     deployment_step,
     throttle_delay,
@@ -196,6 +197,10 @@ class ControlPlane:
         self.usage_families = frozenset(usage)
         self._revision_behaviours = any(":" in key for key in self.behaviours)
 
+    def _instance_event(self, kind: str, message: str, instance: InstanceRecord) -> None:
+        """Record an event about a container instance in its cluster."""
+        self.event(kind, message, cluster=instance.cluster.name, instance=instance)
+
     # -- clusters and task definitions ---------------------------------------------------------
     def create_cluster(self, name: str, settings: dict[str, Any] | None = None) -> ClusterRecord:
         """Create a cluster (idempotent, like ECS)."""
@@ -344,11 +349,10 @@ class ControlPlane:
         instance.stopped_at = self.now
         if instance.agent is not None:
             instance.agent.terminate()
-        self.event(
+        self._instance_event(
             "instance_failed",
             f"EC2 instance {instance.ec2_instance_id} {reason}.",
-            cluster=instance.cluster.name,
-            instance=instance,
+            instance,
         )
         if instance.row < 0:
             instance.status = InstanceStatus.INACTIVE  # died before registering
@@ -453,11 +457,10 @@ class ControlPlane:
         instance.cluster.state.set_status(instance.row, InstanceStatus.DRAINING)
         instance.status = InstanceStatus.DRAINING
         instance.drained = False
-        self.event(
+        self._instance_event(
             "instance_draining",
             f"Container instance {instance.id} DRAINING{why}.",
-            cluster=instance.cluster.name,
-            instance=instance,
+            instance,
         )
         services = []
         for task in instance.tasks.values():
@@ -485,11 +488,10 @@ class ControlPlane:
         instance.cluster.state.set_status(instance.row, InstanceStatus.ACTIVE)
         instance.status = InstanceStatus.ACTIVE
         self._undrain_counts(instance)
-        self.event(
+        self._instance_event(
             "instance_active",
             f"Container instance {instance.id} ACTIVE.",
-            cluster=instance.cluster.name,
-            instance=instance,
+            instance,
         )
         self._capacity_changed(instance.cluster)
 
@@ -521,13 +523,12 @@ class ControlPlane:
             return
         instance.drained = True
         left = len(instance.tasks)
-        self.event(
+        self._instance_event(
             "instance_drained",
             f"Container instance {instance.id} drained: no service tasks left "
             f"({left} standalone task{'s' if left != 1 else ''} still running); "
             "it stays DRAINING until set ACTIVE or deregistered.",
-            cluster=instance.cluster.name,
-            instance=instance,
+            instance,
         )
 
     def _capacity_changed(self, cluster: ClusterRecord) -> None:
@@ -615,11 +616,10 @@ class ControlPlane:
         for service in instance.cluster.services.values():
             if service.daemon and service.status == "ACTIVE":
                 self.wake(service)  # its desiredCount counts connected instances only
-        self.event(
+        self._instance_event(
             "agent_disconnected",
             f"Container instance {instance.id} agentConnected=false{why}.",
-            cluster=instance.cluster.name,
-            instance=instance,
+            instance,
         )
         return True
 
@@ -629,11 +629,10 @@ class ControlPlane:
         if agent is None or agent.connected or instance.status == InstanceStatus.INACTIVE:
             return
         instance.cluster.state.set_connected(instance.row, True)
-        self.event(
+        self._instance_event(
             "agent_reconnected",
             f"Container instance {instance.id} agentConnected=true.",
-            cluster=instance.cluster.name,
-            instance=instance,
+            instance,
         )
         agent.reconnect()
         self._capacity_changed(instance.cluster)
@@ -656,11 +655,10 @@ class ControlPlane:
         if ec2_stopped:
             instance.stopped_at = now
         agent.terminate()
-        self.event(
+        self._instance_event(
             "instance_down",
             f"EC2 instance {instance.ec2_instance_id} {reason}.",
-            cluster=instance.cluster.name,
-            instance=instance,
+            instance,
         )
         if instance.row < 0:
             return
@@ -705,11 +703,10 @@ class ControlPlane:
         if instance.row < 0 or instance.status == InstanceStatus.INACTIVE:
             return
         instance.cluster.state.set_connected(instance.row, True)
-        self.event(
+        self._instance_event(
             "instance_up",
             f"Container instance {instance.id} is back: agentConnected=true.",
-            cluster=instance.cluster.name,
-            instance=instance,
+            instance,
         )
         self._capacity_changed(instance.cluster)
 
@@ -1556,7 +1553,7 @@ class ControlPlane:
         step = deployment_step(
             desired,
             config["minimumHealthyPercent"],
-            max(config["maximumPercent"], 100),
+            max(config["maximumPercent"], 100),  # as _bounds: never below desiredCount
             old_healthy=len(old_healthy),
             old_other=len(old_other),
             new_healthy=new_healthy,
@@ -1618,6 +1615,16 @@ class ControlPlane:
             )
         service.stuck = stuck
         self._check_steady(service)
+
+    @staticmethod
+    def _bounds(service: ServiceRecord) -> tuple[int, int]:
+        """``(minimum healthy, maximum RUNNING + PENDING)``; the maximum is never below desired."""
+        config = service.deployment_configuration
+        return bounds(
+            service.desired_count,
+            config["minimumHealthyPercent"],
+            max(config["maximumPercent"], 100),
+        )
 
     def _inactive(self, service: ServiceRecord) -> None:
         """A deleted service has no task left: it becomes INACTIVE."""
@@ -1744,10 +1751,7 @@ class ControlPlane:
                         "of the daemon service.",
                     )
         now = self.now
-        desired = service.desired_count
-        config = service.deployment_configuration
-        min_healthy = math.ceil(desired * config["minimumHealthyPercent"] / 100)
-        max_total = max(desired, math.floor(desired * config["maximumPercent"] / 100))
+        min_healthy, max_total = self._bounds(service)
         healthy = sum(1 for t in service.tasks.values() if t.healthy(now))
         waiting = now < service.retry_at or now < service.throttled_until
         launch = service.primary.rollout_state != "FAILED" and not waiting
@@ -1852,9 +1856,7 @@ class ControlPlane:
         fullest, emptiest = int(per_zone.max()), int(per_zone.min())
         if fullest - emptiest < 2:
             return
-        config = service.deployment_configuration
-        desired = service.desired_count
-        max_total = max(desired, math.floor(desired * config["maximumPercent"] / 100))
+        _, max_total = self._bounds(service)
         if len(service.tasks) + 1 > max_total:
             return
         request = self._service_request(service)
