@@ -146,11 +146,6 @@ class CandidateView:
         return totals[codes[self.rows] + 1]
 
 
-def _fit(state: ClusterState, requirement: Requirement) -> np.ndarray:
-    """Mask of available instances the requirement fits on (a new array the caller may narrow)."""
-    return state.fit_mask(requirement).copy()
-
-
 def _stage_masks(state: ClusterState, request: PlacementRequest) -> list[np.ndarray]:
     """One mask per filter in REASONS order (for explaining a failure; not on the hot path)."""
     requirement = request.requirement
@@ -219,15 +214,19 @@ def _spread_by_value(
         else:
             assert ok is not None
             keep &= ok
-            if np.count_nonzero(keep):
+            if keep.any():
                 return keep, None
     raise AssertionError("a candidate has no attribute value")  # pragma: no cover
+
+
+#: ``ndarray.min`` without the Python wrapper it goes through (placement's hot path).
+_min = np.minimum.reduce
 
 
 def _lowest(rows: np.ndarray, values: np.ndarray) -> np.ndarray:
     """The rows whose ``values`` (over all instances) are the lowest among ``rows``."""
     picked = values[rows]
-    return rows[picked == picked.min()]
+    return rows[picked == _min(picked)]
 
 
 def _narrow(
@@ -251,7 +250,7 @@ def _narrow(
         return _spread_by_value(state, group, field.removeprefix("attribute:"), ok, rows)
     if rows is None:
         assert ok is not None
-        rows = np.flatnonzero(ok)
+        rows = ok.nonzero()[0]
     if len(rows) == 1:
         return None, rows
     if not is_builtin(kind):
@@ -282,9 +281,12 @@ def place(
     """
     if state.n == 0:
         return Decision(-1, NO_INSTANCES, -1)
-    mask = _fit(state, request.requirement)
+    # The state's own mask: strategies only read it (spread narrows into a new array), and
+    # constraints narrow a copy.
+    mask = state.fit_mask(request.requirement)
     fitted = 0
     if request.constraints:
+        mask = mask.copy()
         if explain:
             fitted = int(np.count_nonzero(mask))
         _constrain(state, request, mask)
@@ -307,7 +309,7 @@ def place(
             )
     if rows is None:
         assert ok is not None
-        rows = np.flatnonzero(ok)
+        rows = ok.nonzero()[0]
     row = int(rows[0]) if len(rows) == 1 else int(rows[rng.integers(len(rows))])
     return Decision(row, None, -1, counts)
 
