@@ -184,6 +184,12 @@ def _constrain(state: ClusterState, request: PlacementRequest, ok: np.ndarray) -
             ok &= constraint.expression.evaluate(state)
 
 
+#: ``ndarray.min`` and ``ndarray.any`` without the Python wrappers they go through (placement's
+#: hot path).
+_min = np.minimum.reduce
+_any = np.logical_or.reduce
+
+
 def _spread_by_value(
     state: ClusterState, group: str, name: str, ok: np.ndarray | None, rows: np.ndarray | None
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -194,33 +200,30 @@ def _spread_by_value(
     codes, values = state.attribute(name)
     totals = state.group_totals_by_value(group, name)[: len(values) + 1].tolist()
     holders = state.attribute_holders(name)
-    # Values some instance holds (index 0: attribute absent), grouped by their task count in
-    # ascending order; the first group that holds a candidate wins.
-    held = [i for i, count in enumerate(holders) if count]
-    levels: dict[int, list[int]] = {}
-    for index in held:
-        levels.setdefault(totals[index], []).append(index)
+    # Values some instance holds (index 0: attribute absent) by their task count, ascending
+    # (a stable sort: tied values stay in code order); the first level holding a candidate wins.
+    held = sorted((i for i, count in enumerate(holders) if count), key=totals.__getitem__)
+    if totals[held[0]] == totals[held[-1]]:
+        return ok, rows  # every value is tied: nothing to narrow
     candidate_codes = codes[rows] if rows is not None else codes
-    for level in sorted(levels):
-        tied = levels[level]
-        if len(tied) == len(held):
-            return ok, rows  # every value is tied: nothing to narrow
+    end = 0
+    while end < len(held):
+        start, level = end, totals[held[end]]
+        while end < len(held) and totals[held[end]] == level:
+            end += 1
+        tied = held[start:end]
         keep = candidate_codes == tied[0] - 1
         for index in tied[1:]:
             keep |= candidate_codes == index - 1
         if rows is not None:
-            if keep.any():
+            if _any(keep):
                 return None, rows[keep]
         else:
             assert ok is not None
             keep &= ok
-            if keep.any():
+            if _any(keep):
                 return keep, None
     raise AssertionError("a candidate has no attribute value")  # pragma: no cover
-
-
-#: ``ndarray.min`` without the Python wrapper it goes through (placement's hot path).
-_min = np.minimum.reduce
 
 
 def _lowest(rows: np.ndarray, values: np.ndarray) -> np.ndarray:
