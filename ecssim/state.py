@@ -30,6 +30,8 @@ DYNAMIC_PORTS = 60999 - 32768 + 1
 
 _ACTIVE = int(InstanceStatus.ACTIVE)
 
+#: Binpack key of an instance a requirement does not fit on (above any resource amount).
+NO_FIT = 1 << 29  # 512 TiB of memory; keys + a penalty still fit in int32
 #: The ecs-agent version every simulated instance reports (``agentVersion``).
 AGENT_VERSION = "1.90.0"
 #: The wall-clock instant of simulated time 0, for timestamps and ``registeredAt`` queries.
@@ -114,6 +116,12 @@ class ClusterState:
         self._value_totals: dict[str, dict[str, np.ndarray]] = {}
         self._available = np.zeros(capacity, dtype=bool)
         self._fits: dict[tuple[Any, ...], np.ndarray] = {}
+        # Per fit shape: (resource, keys) pairs, the resource left where the shape fits, else
+        # NO_FIT (binpack_keys); kept up to date with the fit masks once asked for.
+        self._keys: dict[tuple[Any, ...], list[tuple[str, np.ndarray]]] = {}
+        # Value masks for spread placement (value_penalty), valid for one ``version``.
+        self._penalties: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
+        self._penalties_version = -1
         self.instance_arns: list[str] = []
         self.ec2_instance_ids: list[str] = []
         self.row_of: dict[str, int] = {}
@@ -224,11 +232,48 @@ class ClusterState:
         mask = self._fits.get(shape)
         if mask is None:
             if len(self._fits) >= self.FIT_CACHE:
-                del self._fits[next(iter(self._fits))]  # the oldest shape
+                oldest = next(iter(self._fits))
+                del self._fits[oldest]
+                self._keys.pop(oldest, None)
             mask = np.zeros(self._capacity, dtype=bool)
             mask[: self.n] = self._fit_all(shape)
             self._fits[shape] = mask
         return mask[: self.n]
+
+    def binpack_keys(self, requirement: Requirement, resource: str) -> np.ndarray:
+        """``remaining_<resource>`` (cpu or memory) where ``requirement`` fits, else ``NO_FIT``.
+
+        Binpack's key with the fit mask folded in, so a placement finds the best fitting
+        instance with one ``argmin`` instead of gathering the candidates first. Kept per
+        requirement shape and updated row by row with the fit masks. Do not write to it.
+        """
+        shape = self._shape(requirement)
+        mask = self.fit_mask(requirement)
+        keyed = self._keys.setdefault(shape, [])
+        for name, keys in keyed:
+            if name == resource:
+                return keys[: self.n]
+        keys = np.full(self._capacity, NO_FIT, dtype=np.int32)
+        keys[: self.n] = np.where(mask, self._int[f"remaining_{resource}"][: self.n], NO_FIT)
+        keyed.append((resource, keys))
+        return keys[: self.n]
+
+    def value_penalty(self, name: str, values: tuple[int, ...]) -> np.ndarray:
+        """0 on rows whose attribute ``name`` has one of ``values``, else ``NO_FIT``.
+
+        ``values`` are indexes as in :meth:`group_totals_by_value` (code + 1; 0: absent).
+        Cached until the next change of status, connection or attributes (``version``).
+        """
+        if self._penalties_version != self.version:
+            self._penalties.clear()
+            self._penalties_version = self.version
+        penalty = self._penalties.get((name, values))
+        if penalty is None:
+            codes, _ = self.attribute(name)
+            held = np.isin(codes + 1, values)
+            penalty = np.where(held, 0, NO_FIT).astype(np.int32)
+            self._penalties[(name, values)] = penalty
+        return penalty
 
     def _fit_all(self, shape: tuple[Any, ...]) -> np.ndarray:
         cpu, memory, eni, gpu, tcp, udp, dynamic = shape
@@ -256,7 +301,8 @@ class ClusterState:
         available = bool(self._available[row])
         cpu_left = int(ints["remaining_cpu"][row])
         memory_left = int(ints["remaining_memory"][row])
-        for (cpu, memory, eni, gpu, tcp, udp, dynamic), mask in self._fits.items():
+        for shape, mask in self._fits.items():
+            cpu, memory, eni, gpu, tcp, udp, dynamic = shape
             fits = available and cpu_left >= cpu and memory_left >= memory
             if fits and eni:
                 fits = int(ints["remaining_eni"][row]) >= eni
@@ -271,6 +317,11 @@ class ClusterState:
                     for key in [("tcp", p) for p in tcp] + [("udp", p) for p in udp]
                 )
             mask[row] = fits
+            keyed = self._keys.get(shape)
+            if keyed:
+                for resource, keys in keyed:
+                    left = cpu_left if resource == "cpu" else memory_left
+                    keys[row] = left if fits else NO_FIT
 
     # -- registration ------------------------------------------------------------------------
     def _grow(self) -> None:
@@ -285,6 +336,9 @@ class ClusterState:
         self._available = np.concatenate([self._available, np.zeros(self._capacity, dtype=bool)])
         for shape, mask in self._fits.items():
             self._fits[shape] = np.concatenate([mask, np.zeros(self._capacity, dtype=bool)])
+        for shape, keyed in self._keys.items():
+            extra = np.full(self._capacity, NO_FIT, dtype=np.int32)
+            self._keys[shape] = [(name, np.concatenate([keys, extra])) for name, keys in keyed]
         for key, used in self._ports.items():
             self._ports[key] = np.concatenate([used, np.zeros(self._capacity, dtype=bool)])
         for column in self._attributes.values():
@@ -306,6 +360,11 @@ class ClusterState:
         registered_at: float,
     ) -> int:
         """Register a container instance as ACTIVE and connected; return its row."""
+        if max(cpu, memory_mib) >= NO_FIT:
+            raise ValueError(
+                f"an instance with {cpu} CPU units and {memory_mib} MiB is larger than the "
+                f"placement engine ranks (below {NO_FIT})"
+            )
         if self.n == self._capacity:
             self._grow()
         row = self.n

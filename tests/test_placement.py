@@ -24,7 +24,7 @@ from ecssim.placement.strategies import (
     unregister_strategy,
     validate_strategy,
 )
-from ecssim.state import RESERVED_PORTS
+from ecssim.state import NO_FIT, RESERVED_PORTS
 
 AZ = "attribute:ecs.availability-zone"
 BINPACK_MEM = StrategySpec("binpack", "memory")
@@ -463,3 +463,77 @@ def test_dynamic_host_ports_do_not_count_against_the_static_cap_but_run_out_at_t
     assert d.reason == "RESOURCE:PORTS"
     state.release(0, many, "g")
     assert place(state, PlacementRequest(many, "g"), np.random.default_rng(0)).row == 0
+
+
+# -- the keyed fast path ------------------------------------------------------------------------
+
+KEYED = [
+    (SPREAD_AZ, BINPACK_MEM),
+    (SPREAD_AZ, BINPACK_CPU),
+    (StrategySpec("spread", "attribute:tier"), BINPACK_MEM),
+    (BINPACK_MEM,),
+    (BINPACK_CPU,),
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    instances=st.lists(
+        st.tuples(
+            st.integers(512, 4096),
+            st.integers(512, 8192),
+            st.sampled_from(["web", "db", None]),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["place", "place", "place", "release", "drain", "retag"]),
+            st.integers(0, 2),  # task shape
+            st.integers(0, 4),  # strategies
+            st.integers(0, 50),  # which row / task
+        ),
+        max_size=40,
+    ),
+    seed=st.integers(0, 999),
+)
+def test_keyed_binpack_decides_as_the_mask_path(instances, steps, seed):
+    """[spread attribute,] binpack on binpack keys makes the mask path's choice and draw.
+
+    ``explain=True`` takes the general mask path; both run on the same state with generators
+    in the same state, through placements, releases, status and attribute changes.
+    """
+    attrs = [{"tier": tier} if tier else {} for _, _, tier in instances]
+    state = make_state([(c, m) for c, m, _ in instances], attributes=attrs)
+    shapes = [requirement(256, 512), requirement(512, 2048), requirement(1024, 1024)]
+    fast_rng, mask_rng = np.random.default_rng(seed), np.random.default_rng(seed)
+    placed: list[tuple[int, int]] = []
+    for action, shape, strategy, pick in steps:
+        if action == "place":
+            req = PlacementRequest(shapes[shape], "g", KEYED[strategy], ())
+            fast = place(state, req, fast_rng)
+            slow = place(state, req, mask_rng, explain=True)
+            assert (fast.row, fast.reason, fast.closest_row) == (
+                slow.row,
+                slow.reason,
+                slow.closest_row,
+            )
+            if fast.row >= 0:
+                state.reserve(fast.row, shapes[shape], "g")
+                placed.append((fast.row, shape))
+        elif action == "release" and placed:
+            row, shape = placed.pop(pick % len(placed))
+            state.release(row, shapes[shape], "g")
+        elif action == "drain":
+            row = pick % state.n
+            active = state.status[row] == InstanceStatus.ACTIVE
+            state.set_status(row, InstanceStatus.DRAINING if active else InstanceStatus.ACTIVE)
+        elif action == "retag":
+            state.set_attribute(pick % state.n, "tier", ["web", "db", None][pick % 3])
+        for shape_req in shapes:
+            for resource in ("cpu", "memory"):
+                keys = state.binpack_keys(shape_req, resource)
+                left = state.remaining_cpu if resource == "cpu" else state.remaining_memory
+                expected = np.where(state.fit_mask(shape_req), left, NO_FIT)
+                np.testing.assert_array_equal(keys, expected)

@@ -19,7 +19,7 @@ from ecssim.model.enums import InstanceStatus
 from ecssim.model.taskdef import Requirement
 from ecssim.placement.query import Expression
 from ecssim.placement.strategies import get_strategy, is_builtin
-from ecssim.state import DYNAMIC_PORTS, MAX_RESERVED_PORTS, ClusterState
+from ecssim.state import DYNAMIC_PORTS, MAX_RESERVED_PORTS, NO_FIT, ClusterState
 
 #: Reasons in filter order; the reason for a failed placement is the closest instance's first.
 REASONS = (
@@ -190,6 +190,30 @@ _min = np.minimum.reduce
 _any = np.logical_or.reduce
 
 
+def _value_levels(state: ClusterState, group: str, name: str) -> list[tuple[int, ...]] | None:
+    """The values of attribute ``name`` by the tasks of ``group`` they hold, fewest first.
+
+    Each level is a tuple of value indexes (code + 1; 0: attribute absent) holding the same
+    number of tasks, in code order; only values some instance holds count. ``None`` when every
+    value is tied, so spreading over them would narrow nothing.
+    """
+    _, values = state.attribute(name)
+    totals = state.group_totals_by_value(group, name)[: len(values) + 1].tolist()
+    holders = state.attribute_holders(name)
+    # A stable sort: tied values stay in code order.
+    held = sorted((i for i, count in enumerate(holders) if count), key=totals.__getitem__)
+    if totals[held[0]] == totals[held[-1]]:
+        return None
+    levels = []
+    end = 0
+    while end < len(held):
+        start, level = end, totals[held[end]]
+        while end < len(held) and totals[held[end]] == level:
+            end += 1
+        levels.append(tuple(held[start:end]))
+    return levels
+
+
 def _spread_by_value(
     state: ClusterState, group: str, name: str, ok: np.ndarray | None, rows: np.ndarray | None
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -197,21 +221,12 @@ def _spread_by_value(
 
     Works on a mask (``ok``) or on candidate rows; returns the narrowed one of the two.
     """
-    codes, values = state.attribute(name)
-    totals = state.group_totals_by_value(group, name)[: len(values) + 1].tolist()
-    holders = state.attribute_holders(name)
-    # Values some instance holds (index 0: attribute absent) by their task count, ascending
-    # (a stable sort: tied values stay in code order); the first level holding a candidate wins.
-    held = sorted((i for i, count in enumerate(holders) if count), key=totals.__getitem__)
-    if totals[held[0]] == totals[held[-1]]:
+    levels = _value_levels(state, group, name)
+    if levels is None:
         return ok, rows  # every value is tied: nothing to narrow
+    codes, _ = state.attribute(name)
     candidate_codes = codes[rows] if rows is not None else codes
-    end = 0
-    while end < len(held):
-        start, level = end, totals[held[end]]
-        while end < len(held) and totals[held[end]] == level:
-            end += 1
-        tied = held[start:end]
+    for tied in levels:
         keep = candidate_codes == tied[0] - 1
         for index in tied[1:]:
             keep |= candidate_codes == index - 1
@@ -284,6 +299,10 @@ def place(
     """
     if state.n == 0:
         return Decision(-1, NO_INSTANCES, -1)
+    if not explain and not request.constraints:
+        keyed = _keyed_binpack(request.strategies)
+        if keyed is not None:
+            return _place_keyed(state, request, *keyed, rng)
     # The state's own mask: strategies only read it (spread narrows into a new array), and
     # constraints narrow a copy.
     mask = state.fit_mask(request.requirement)
@@ -315,6 +334,59 @@ def place(
         rows = ok.nonzero()[0]
     row = int(rows[0]) if len(rows) == 1 else int(rows[rng.integers(len(rows))])
     return Decision(row, None, -1, counts)
+
+
+def _keyed_binpack(strategies: tuple[StrategySpec, ...]) -> tuple[str | None, str] | None:
+    """``(spread attribute or None, binpack resource)`` for [spread by attribute,] binpack.
+
+    These are ECS's "AZ balanced binpack" and "binpack" templates, which :func:`_place_keyed`
+    decides on the state's binpack keys; any other combination returns ``None``.
+    """
+    spread: str | None = None
+    if len(strategies) == 2:
+        first = strategies[0]
+        if first.type != "spread" or first.field in (None, "instanceId", "host"):
+            return None
+        spread = first.field.removeprefix("attribute:")
+    elif len(strategies) != 1:
+        return None
+    last = strategies[-1]
+    if last.type != "binpack":
+        return None
+    return spread, "cpu" if last.field == "cpu" else "memory"
+
+
+def _place_keyed(
+    state: ClusterState,
+    request: PlacementRequest,
+    spread: str | None,
+    resource: str,
+    rng: np.random.Generator,
+) -> Decision:
+    """[spread by attribute,] binpack without building candidate masks or rows.
+
+    The same choice and the same draw as the mask path: the fitting instances in the least
+    loaded attribute values holding one, then those with the least ``resource`` left, one of
+    them at random. Binpack's keys already hold "does not fit" as ``NO_FIT``; a spread level
+    adds ``NO_FIT`` to the rows outside its values, so each step is one ``argmin``.
+    """
+    keys = state.binpack_keys(request.requirement, resource)
+    best = keys[keys.argmin()]
+    if best >= NO_FIT:
+        return _failure(state, request, False)
+    levels = _value_levels(state, request.group, spread) if spread is not None else None
+    if levels is not None:
+        for tied in levels:
+            ranked = keys + state.value_penalty(spread, tied)  # type: ignore[arg-type]
+            best = ranked[ranked.argmin()]
+            if best < NO_FIT:
+                keys = ranked
+                break
+        else:  # pragma: no cover - every fitting instance holds one of the values
+            raise AssertionError("a candidate has no attribute value")
+    rows = (keys == best).nonzero()[0]
+    row = int(rows[0]) if len(rows) == 1 else int(rows[rng.integers(len(rows))])
+    return Decision(row, None, -1)
 
 
 def place_on(state: ClusterState, request: PlacementRequest, row: int) -> Decision:

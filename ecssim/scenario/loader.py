@@ -59,6 +59,7 @@ from ecssim.scenario.schema import (
     Workload,
 )
 from ecssim.scenario.selectors import INSTANCE_SELECTOR_KEYS, TASK_SELECTOR_KEYS, task_selector
+from ecssim.state import NO_FIT
 from ecssim.units import format_duration, parse_duration, parse_rate
 from ecssim.usage import UsageModel, parse_usage
 
@@ -800,8 +801,12 @@ class _Validator:
         if cluster is not None and zones is not None:
             self.zones.setdefault(cluster, set()).update(zones)
         attributes = self.attributes(obj.get("attributes", {}), f"{path}.attributes")
-        cpu = self.integer(obj["cpu"], f"{path}.cpu", 1) if "cpu" in obj else None
-        memory = self.integer(obj["memory"], f"{path}.memory", 1) if "memory" in obj else None
+        # Placement ranks resources below NO_FIT (512 TiB; the largest instance has 24 TiB).
+        largest = NO_FIT - 1
+        cpu = self.integer(obj["cpu"], f"{path}.cpu", 1, largest) if "cpu" in obj else None
+        memory = (
+            self.integer(obj["memory"], f"{path}.memory", 1, largest) if "memory" in obj else None
+        )
         market = obj.get("market", "on-demand")
         if market not in MARKETS:
             self.add(f"{path}.market", f"expected on-demand or spot, got {_show(market)}")
