@@ -140,3 +140,30 @@ def test_binpack_and_spread_on_a_hand_made_cluster():
     assert choose_spread_binpack(insts, [5, 4, 0], 512, 2048) is insts[1]
     assert choose_first_fit(insts, 512, 2048) is insts[0]
     assert choose_binpack(insts, 512, 8192) is None
+
+
+def test_lean_model_does_ecssims_work():
+    """The lean model bounds P1 only if it does what ecssim does: same hosts, same times.
+
+    With ``stop_phase=False`` (ecssim stops a one-container task when its essential container
+    exits) every task lands on the same instance at the same instants as in ecssim, its
+    decisions match a brute-force placement (``check=True``), and the ledgers end full.
+    """
+    from benchmarks.ecssim_runner import build
+    from benchmarks.lean_model import run_lean
+
+    w = make_workload(1_500, 30, seed=3)
+    lean = run_lean(w, 30, stop_phase=False, check=True)
+    assert lean["lifecycles"] + lean["failures"] == w.n_tasks
+    assert lean["ledger_full"]
+    sim = build(w, 30)
+    sim.run()
+    result = sim.result()
+    assert len(result.failures) == lean["failures"] > 0  # a small cluster: some do not fit
+    tasks = result.tasks.sort_values("task_arn").reset_index(drop=True)  # in placement order
+    state = sim.control.cluster("bench").state
+    placed = [row for row in lean["rows"] if row >= 0]
+    assert [state.row_of[arn] for arn in tasks.container_instance] == placed
+    mine = lean["tasks"].sort_values("task_arn").reset_index(drop=True)
+    for column in ("created_at", "pull_stopped_at", "started_at", "stopped_at"):
+        np.testing.assert_allclose(mine[column].to_numpy(), tasks[column].to_numpy())
