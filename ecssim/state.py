@@ -440,18 +440,23 @@ class ClusterState:
 
     def reserve(self, row: int, requirement: Requirement, group: str) -> None:
         """Reserve one task's resources on ``row`` (the caller has checked that they fit)."""
+        # Amounts that are zero are skipped: a numpy element update costs more than the test.
         ints = self._int
         ints["remaining_cpu"][row] -= requirement.cpu
         ints["remaining_memory"][row] -= requirement.memory_mib
-        ints["remaining_eni"][row] -= requirement.eni
-        ints["remaining_gpu"][row] -= requirement.gpu
+        if requirement.eni:
+            ints["remaining_eni"][row] -= requirement.eni
+        if requirement.gpu:
+            ints["remaining_gpu"][row] -= requirement.gpu
         ints["running_tasks"][row] += 1
-        for port in requirement.ports_tcp:
-            self._port_column("tcp", port)[row] = True
-        for port in requirement.ports_udp:
-            self._port_column("udp", port)[row] = True
-        ints["static_ports"][row] += len(requirement.ports_tcp) + len(requirement.ports_udp)
-        ints["dynamic_ports"][row] += requirement.dynamic_ports
+        if requirement.ports_tcp or requirement.ports_udp:
+            for port in requirement.ports_tcp:
+                self._port_column("tcp", port)[row] = True
+            for port in requirement.ports_udp:
+                self._port_column("udp", port)[row] = True
+            ints["static_ports"][row] += len(requirement.ports_tcp) + len(requirement.ports_udp)
+        if requirement.dynamic_ports:
+            ints["dynamic_ports"][row] += requirement.dynamic_ports
         counts = self._groups.get(group)
         if counts is None:
             counts = self._groups[group] = np.zeros(self._capacity, dtype=np.int32)
@@ -470,15 +475,19 @@ class ClusterState:
         ints = self._int
         ints["remaining_cpu"][row] += requirement.cpu
         ints["remaining_memory"][row] += requirement.memory_mib
-        ints["remaining_eni"][row] += requirement.eni
-        ints["remaining_gpu"][row] += requirement.gpu
+        if requirement.eni:
+            ints["remaining_eni"][row] += requirement.eni
+        if requirement.gpu:
+            ints["remaining_gpu"][row] += requirement.gpu
         ints["running_tasks"][row] -= 1
-        for port in requirement.ports_tcp:
-            self._ports[("tcp", port)][row] = False
-        for port in requirement.ports_udp:
-            self._ports[("udp", port)][row] = False
-        ints["static_ports"][row] -= len(requirement.ports_tcp) + len(requirement.ports_udp)
-        ints["dynamic_ports"][row] -= requirement.dynamic_ports
+        if requirement.ports_tcp or requirement.ports_udp:
+            for port in requirement.ports_tcp:
+                self._ports[("tcp", port)][row] = False
+            for port in requirement.ports_udp:
+                self._ports[("udp", port)][row] = False
+            ints["static_ports"][row] -= len(requirement.ports_tcp) + len(requirement.ports_udp)
+        if requirement.dynamic_ports:
+            ints["dynamic_ports"][row] -= requirement.dynamic_ports
         self._groups[group][row] -= 1
         by_attribute = self._value_totals.get(group)
         if by_attribute:
