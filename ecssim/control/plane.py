@@ -850,9 +850,10 @@ class ControlPlane:
         task_arn: str | None,
     ) -> Decision:
         explain = self.recorder.placements is not None
-        decision = place(
-            cluster.state, request, self.streams.get(f"placement:{cluster.name}"), explain=explain
-        )
+        rng = cluster.placement_rng
+        if rng is None:
+            rng = cluster.placement_rng = self.streams.get(f"placement:{cluster.name}")
+        decision = place(cluster.state, request, rng, explain=explain)
         if self.recorder.placements is not None:
             instances = cluster.instances
             counts = decision.counts

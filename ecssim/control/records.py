@@ -17,6 +17,8 @@ from ecssim.placement.engine import ConstraintSpec, StrategySpec
 from ecssim.state import ClusterState
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from ecssim.agent import Agent
 
 NAN = math.nan
@@ -399,6 +401,7 @@ class ClusterRecord:
         "memory_registered",
         "memory_reserved",
         "name",
+        "placement_rng",
         "services",
         "settings",
         "state",
@@ -423,3 +426,5 @@ class ClusterRecord:
         self.services: dict[str, ServiceRecord] = {}
         self.tasks: dict[str, Task] = {}  # live tasks and recently stopped ones, by id
         self.settings = settings or {}
+        #: The cluster's placement stream (``placement:<name>``), taken on first use.
+        self.placement_rng: np.random.Generator | None = None

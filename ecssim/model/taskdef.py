@@ -262,6 +262,7 @@ class TaskDefinition:
     has_dependencies: bool = field(init=False, compare=False, repr=False)
     #: Whether an essential container has a health check (task health is then computed).
     health_checked: bool = field(init=False, compare=False, repr=False)
+    _images: tuple[str, ...] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # Read on every task start: computed once here, not per task.
@@ -272,10 +273,11 @@ class TaskDefinition:
             "health_checked",
             any(c.essential and c.health_check is not None for c in containers),
         )
+        object.__setattr__(self, "_images", tuple(c.image for c in containers))
 
     def images(self) -> tuple[str, ...]:
         """Return the container images, in container order."""
-        return tuple(c.image for c in self.containers)
+        return self._images
 
     def healthy_after_s(self) -> float:
         """Seconds from RUNNING until the task is HEALTHY, its application being up at once.
