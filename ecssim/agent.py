@@ -1,10 +1,10 @@
 """The ecs-agent of each container instance: callbacks, not a SimPy process.
 
 A boot timer registers the instance with the control plane; after that an idle agent costs no
-events and no random stream (its own stream is created when its first task needs it). Task
-work is event-driven: the control plane hands the agent a placed task, and each lifecycle step
-schedules one timer whose callback takes the next step (no helper process per task, no
-polling). The agent keeps its own host-resource
+events and no random stream (its own stream is created at its first draw of a random pull,
+start or stop time; fixed times draw nothing). Task work is event-driven: the control plane
+hands the agent a placed task, and each lifecycle step schedules one timer whose callback takes
+the next step (no helper process per task, no polling). The agent keeps its own host-resource
 ledger and admits tasks FIFO: a task waits in PENDING until the head of the queue fits, for
 example until a stopping task releases its memory (ECS-SEMANTICS section 3, AG
 ``waitingTaskQueue``). The control plane's ledger (``ClusterState``) is separate: it releases a
@@ -29,6 +29,7 @@ import numpy as np
 import simpy
 from simpy.core import NORMAL
 
+from ecssim.distributions import Distribution, Fixed
 from ecssim.model.enums import TaskStatus
 from ecssim.parameters import SimParameters
 
@@ -182,6 +183,12 @@ class Agent:
             rng = self._rng = self.streams.get(self.stream)
         return rng
 
+    def _sample(self, distribution: Distribution) -> float:
+        """One draw from the agent's stream; a fixed time draws nothing and needs no stream."""
+        if type(distribution) is Fixed:
+            return distribution.value
+        return distribution.sample(self.rng)
+
     # -- boot ------------------------------------------------------------------------------------
     def _boot(self) -> None:
         self._boots += 1
@@ -276,7 +283,7 @@ class Agent:
         if not self.alive:
             return  # ECS does not know yet; the task waits until the instance is declared lost
         if task.requirement.eni:
-            self._after(self.params.eni_attach.sample(self.rng), self._pending, task)
+            self._after(self._sample(self.params.eni_attach), self._pending, task)
         else:
             self._pending(task)
 
@@ -305,7 +312,7 @@ class Agent:
 
     def _activate(self, task: Task) -> None:
         now = self.env.now
-        params, rng = self.params, self.rng
+        params, sample = self.params, self._sample
         pull = 0.0
         images = self.images
         if task.start_failure == "pull" and all(
@@ -317,13 +324,13 @@ class Agent:
         for image in task.task_definition.images():
             ready = images.get(image)
             if ready is None:
-                took = params.image_pull.sample(rng)
+                took = sample(params.image_pull)
                 if task.start_failure != "pull":
                     images[image] = now + took  # later tasks share this pull or its copy
             else:
                 # Cached, or being pulled for another task: wait for that pull, then the
                 # registry check a cached image still costs (ECS_IMAGE_PULL_BEHAVIOR=default).
-                took = max(ready - now, 0.0) + params.image_pull_cached.sample(rng)
+                took = max(ready - now, 0.0) + sample(params.image_pull_cached)
             pull = max(pull, took)
         task.pull_started_at = now
         task.pull_stopped_at = now + pull
@@ -336,7 +343,7 @@ class Agent:
         if definition.has_dependencies:
             start = self._start_in_order(task)
         else:
-            start = params.container_start.sample(rng)
+            start = sample(params.container_start)
         self._after(pull + start, self._failed_to_start if failure else self._running, task)
 
     def _start_in_order(self, task: Task) -> float:
@@ -351,7 +358,7 @@ class Agent:
         """
         containers = task.task_definition.containers
         by_name = {c.name: c for c in containers}
-        params, rng = self.params, self.rng
+        params, sample = self.params, self._sample
         started: dict[str, float] = {}
         exited: dict[str, float] = {}
 
@@ -364,7 +371,7 @@ class Agent:
                     condition = dependency.condition
                     if condition in ("COMPLETE", "SUCCESS"):
                         if other not in exited:
-                            exited[other] = start(other) + params.init_container_runtime.sample(rng)
+                            exited[other] = start(other) + sample(params.init_container_runtime)
                         ready = exited[other]
                     else:
                         ready = start(other)
@@ -372,7 +379,7 @@ class Agent:
                         if condition == "HEALTHY" and check is not None:
                             ready += check.interval_s
                     at = max(at, ready)
-                started[name] = at + params.container_start.sample(rng)
+                started[name] = at + sample(params.container_start)
             return started[name]
 
         for container in containers:
@@ -431,7 +438,7 @@ class Agent:
         self.control.set_status(task, TaskStatus.STOPPING)
         if graceful:
             timeout = task.task_definition.stop_timeout_s(self.params.stop_timeout)
-            delay = min(self.params.container_stop.sample(self.rng), timeout)
+            delay = min(self._sample(self.params.container_stop), timeout)
             self._after(delay, self._execution_stopped, task)
         else:
             self._execution_stopped(task)
@@ -453,6 +460,6 @@ class Agent:
             self._admit()
         if task.requirement.eni and task.last_status >= TaskStatus.PENDING:
             self.control.set_status(task, TaskStatus.DEPROVISIONING)
-            self._after(self.params.eni_detach.sample(self.rng), self._report_stopped, task)
+            self._after(self._sample(self.params.eni_detach), self._report_stopped, task)
         else:
             self.control.task_stopped(task)
