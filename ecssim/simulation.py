@@ -690,6 +690,11 @@ def _cyclic_gc_paused() -> Generator[None, None, None]:
     collector would only rescan the growing, live result lists again and again. Pausing it makes
     runs about a fifth faster (BENCHMARKS.md). It is re-enabled, if it was, when the run returns
     or raises.
+
+    Re-enabled as is, the collector's first pass would scan everything the run allocated (0.3 s
+    after 60,000 lifecycles on 10,000 instances). ``freeze`` + ``unfreeze`` moves those objects
+    to the oldest generation unscanned instead; a full collection still visits them when one is
+    due. Skipped when the program froze objects itself, which ``unfreeze`` would release.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -697,6 +702,9 @@ def _cyclic_gc_paused() -> Generator[None, None, None]:
         yield
     finally:
         if enabled:
+            if not gc.get_freeze_count():
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
