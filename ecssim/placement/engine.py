@@ -371,19 +371,19 @@ def _place_keyed(
     adds ``NO_FIT`` to the rows outside its values, so each step is one ``argmin``.
     """
     keys = state.binpack_keys(request.requirement, resource)
-    best = keys[keys.argmin()]
-    if best >= NO_FIT:
-        return _failure(state, request, False)
     levels = _value_levels(state, request.group, spread) if spread is not None else None
-    if levels is not None:
+    if levels is None:
+        best = keys[keys.argmin()]
+    else:
+        # Every instance holds one of the levels' values, so no level with a fit means none.
         for tied in levels:
             ranked = keys + state.value_penalty(spread, tied)  # type: ignore[arg-type]
             best = ranked[ranked.argmin()]
             if best < NO_FIT:
                 keys = ranked
                 break
-        else:  # pragma: no cover - every fitting instance holds one of the values
-            raise AssertionError("a candidate has no attribute value")
+    if best >= NO_FIT:
+        return _failure(state, request, False)
     rows = (keys == best).nonzero()[0]
     row = int(rows[0]) if len(rows) == 1 else int(rows[rng.integers(len(rows))])
     return Decision(row, None, -1)
