@@ -27,6 +27,7 @@ from pathlib import Path
 
 from benchmarks.ecssim_runner import run_ecssim, time_one_placement
 from benchmarks.floor import run_floor
+from benchmarks.lean_model import run_lean
 from benchmarks.naive_peer import run_naive
 from benchmarks.workload import Workload, make_workload
 
@@ -141,8 +142,11 @@ def naive_row(n_instances: int, strategy: str, wall_s: float, result: dict) -> R
 def figure_p1(ecssim_runner: EcssimRunner, w: Workload, n_instances: int, reps: int) -> list[Row]:
     """P1: ecssim wall / bare-SimPy floor wall on the same lifecycles (target <= 2.5)."""
     r = measure_ratio(lambda: ecssim_runner(w, n_instances), lambda: run_floor(w), reps)
+    # The bound: the leanest model we could write that does the same work (BENCHMARKS.md).
+    lean = measure_ratio(lambda: run_lean(w, n_instances), lambda: run_floor(w), reps)
     return [
         Row.judged("P1 floor ratio (ecssim / bare SimPy)", r.ratio, "<=", 2.5),
+        Row("ref: lean model floor ratio (benchmarks/lean_model.py / bare SimPy)", lean.ratio),
         *floor_rows(r.b_s, r.b_result),
     ]
 
