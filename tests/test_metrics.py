@@ -43,3 +43,20 @@ def test_compact_empties_the_lists_in_place():
     sim.recorder.compact(limit=1)
     assert sim.recorder.series is series and len(series) == 0
     assert len(sim.result().series) == rows
+
+
+def test_task_rows_are_packed_at_their_own_threshold(monkeypatch):
+    # Task rows are packed sooner than series rows (TASK_COMPACT_ROWS): the control plane
+    # packs when either channel reaches its threshold, and the frames do not change.
+    import ecssim.control.plane as plane
+    import ecssim.metrics as metrics
+
+    plain = _frames(None)
+    monkeypatch.setattr(metrics, "TASK_COMPACT_ROWS", 4)
+    monkeypatch.setattr(plane, "TASK_COMPACT_ROWS", 4)
+    sim = Simulation.from_scenario(load_scenario(QUICKSTART))
+    sim.run(until=6 * 3600.0)
+    assert len(sim.recorder._packed["tasks"]) >= 2  # packed during the run
+    assert not sim.recorder._packed["series"]  # the series has its own, larger threshold
+    for name, frame in sim.result().frames.items():
+        pd.testing.assert_frame_equal(frame, plain[name], obj=name)

@@ -31,7 +31,15 @@ from ecssim.control.deployments import (
 )
 from ecssim.control.records import ClusterRecord, Deployment, InstanceRecord, ServiceRecord, Task
 from ecssim.errors import EcssimError
-from ecssim.metrics import COMPACT_ROWS, EventRow, FailureRow, InstanceRow, PlacementRow, Recorder
+from ecssim.metrics import (
+    COMPACT_ROWS,
+    TASK_COMPACT_ROWS,
+    EventRow,
+    FailureRow,
+    InstanceRow,
+    PlacementRow,
+    Recorder,
+)
 from ecssim.metrics import TaskRow as _TaskRow
 from ecssim.model.catalogue import InstanceType
 from ecssim.model.enums import DesiredStatus, InstanceStatus, StopCode, TaskStatus
@@ -1272,7 +1280,7 @@ class ControlPlane:
                 self._check_drained(instance)
         recorder = self.recorder
         recorder.tasks.append(self._task_row(task))
-        if len(recorder.series) >= COMPACT_ROWS:
+        if len(recorder.series) >= COMPACT_ROWS or len(recorder.tasks) >= TASK_COMPACT_ROWS:
             recorder.compact()
         cluster = task.cluster
         self._stopped.append((self.now, cluster, task.id))
