@@ -123,8 +123,8 @@ def run_ecssim(workload: Workload, n_instances: int) -> dict:
     wall = perf_counter() - started
     recorder = sim.recorder
     return {
-        "lifecycles": len(recorder.tasks),
-        "failures": len(recorder.failures),
+        "lifecycles": recorder.count("tasks"),
+        "failures": recorder.count("failures"),
         "wall_s": wall,
         "events": sim._events,
     }

@@ -285,6 +285,12 @@ class Recorder:
                 self._packed[name].append(_pack(name, rows))
                 rows.clear()
 
+    def count(self, name: str) -> int:
+        """Rows recorded in channel ``name`` so far, packed or not."""
+        rows = getattr(self, name)
+        packed = sum(len(next(iter(chunk.values()))) for chunk in self._packed[name])
+        return packed + (len(rows) if rows is not None else 0)
+
     def frames(self, extra: dict[str, list[Any]] | None = None) -> dict[str, pd.DataFrame]:
         """Build every frame (``placements`` only when recorded).
 

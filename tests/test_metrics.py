@@ -58,5 +58,8 @@ def test_task_rows_are_packed_at_their_own_threshold(monkeypatch):
     sim.run(until=6 * 3600.0)
     assert len(sim.recorder._packed["tasks"]) >= 2  # packed during the run
     assert not sim.recorder._packed["series"]  # the series has its own, larger threshold
+    # count() sees packed and pending rows: every stopped task was recorded once.
+    assert sim.recorder.count("tasks") == plain["tasks"]["stopped_at"].notna().sum()
+    assert sim.recorder.count("series") == len(plain["series"])
     for name, frame in sim.result().frames.items():
         pd.testing.assert_frame_equal(frame, plain[name], obj=name)
