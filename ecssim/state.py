@@ -248,11 +248,13 @@ class ClusterState:
         requirement shape and updated row by row with the fit masks. Do not write to it.
         """
         shape = self._shape(requirement)
+        keyed = self._keys.get(shape)  # kept only while the shape's fit mask is
+        if keyed is not None:
+            for name, keys in keyed:
+                if name == resource:
+                    return keys[: self.n]
         mask = self.fit_mask(requirement)
         keyed = self._keys.setdefault(shape, [])
-        for name, keys in keyed:
-            if name == resource:
-                return keys[: self.n]
         keys = np.full(self._capacity, NO_FIT, dtype=np.int32)
         keys[: self.n] = np.where(mask, self._int[f"remaining_{resource}"][: self.n], NO_FIT)
         keyed.append((resource, keys))

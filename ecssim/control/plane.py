@@ -61,6 +61,9 @@ from ecssim.rng import Streams, stable_hash
 #: Default placement of a service with no strategy: fewest of its tasks in the AZ, then on the
 #: instance (ECS-SEMANTICS section 2).
 _RUNNING = TaskStatus.RUNNING
+#: ``TaskStatus`` names by value: a list index costs a tenth of an enum's ``.name``.
+_STATUS_NAMES = [status.name for status in sorted(TaskStatus)]
+assert all(status == i for i, status in enumerate(sorted(TaskStatus)))  # values 0, 1, 2, ...
 _DRAINING = InstanceStatus.DRAINING
 _AZ = "ecs.availability-zone"
 
@@ -1312,7 +1315,7 @@ class ControlPlane:
             task.stopping_at,
             task.execution_stopped_at,
             task.stopped_at,
-            task.last_status.name,
+            _STATUS_NAMES[task.last_status],
             task.desired_status.value,
             task.stop_code,
             task.stopped_reason,
