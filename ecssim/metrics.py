@@ -201,10 +201,14 @@ def _categorical(values: list[str | None]) -> pd.Categorical:
     own str objects (ids shared with the records): pandas' default would copy them into a new
     string array per packed chunk, 10,000 container-instance ARNs each at cluster scale.
     """
-    categories = sorted(value for value in dict.fromkeys(values) if value is not None)
-    lookup: dict[str | None, int] = {value: code for code, value in enumerate(categories)}
-    lookup[None] = -1
-    codes = np.fromiter(map(lookup.__getitem__, values), dtype=np.int32, count=len(values))
+    distinct = dict.fromkeys(values)
+    categories = sorted(value for value in distinct if value is not None)
+    if len(distinct) == 1:  # one cluster, no service...: nothing to look up per row
+        codes = np.full(len(values), 0 if categories else -1, dtype=np.int32)
+    else:
+        lookup: dict[str | None, int] = {value: code for code, value in enumerate(categories)}
+        lookup[None] = -1
+        codes = np.fromiter(map(lookup.__getitem__, values), dtype=np.int32, count=len(values))
     return pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object))
 
 
