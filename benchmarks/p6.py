@@ -16,6 +16,23 @@ from benchmarks.ecssim_runner import build
 from benchmarks.workload import make_day_workload
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident memory since it started (``VmHWM``), in MiB.
+
+    Not ``ru_maxrss``: Linux carries the parent's peak over into a child that ``subprocess``
+    starts with vfork + exec, so under ``make bench`` (whose parent had grown to about 800 MiB
+    by then) both P6 runs reported the parent's peak and the extrapolation came out flat.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # elsewhere: KiB
+
+
 def main() -> None:
     n_tasks = int(sys.argv[1])
     n_instances = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
@@ -25,7 +42,7 @@ def main() -> None:
     sim.run()
     result = sim.result()
     wall = time.perf_counter() - started
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    peak_mib = peak_rss_mib()
     print(
         json.dumps(
             {
