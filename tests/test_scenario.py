@@ -358,7 +358,10 @@ CASES = [
     ),
     (edit("instances.0.count", "ten"), 'instances[0].count: expected an integer >= 0, got "ten"'),
     (edit("instances.0.count", 2.5), "instances[0].count: expected an integer >= 0, got 2.5"),
-    (edit("instances.0.cpu", 0), "instances[0].cpu: expected an integer >= 1, got 0"),
+    (
+        edit("instances.0.cpu", 0),
+        "instances[0].cpu: expected an integer from 1 to 536870911, got 0",
+    ),
     (
         edit("instances.0.zones", []),
         "instances[0].zones: expected a non-empty list of zones, got a list",
