@@ -53,6 +53,8 @@ import pandas as pd
 import simpy
 
 from benchmarks.workload import Workload, make_workload
+from ecssim.metrics import FailureRow, SeriesRow, TaskRow
+from ecssim.rng import Streams
 
 BIG = 1 << 40
 REGION_ACCOUNT = "arn:aws:ecs:us-east-1:123456789012"
@@ -64,36 +66,10 @@ M_CPU, M_MEM, M_PEND, M_RUN = range(4)
 STATUSES = ["STOPPED"]  # last_status / desired_status of every recorded task
 STOP_CODES = ["EssentialContainerExited"]
 REASON = "Essential container in task exited"
-TASK_COLUMNS = [
-    "task_arn",
-    "cluster",
-    "service",
-    "group",
-    "family",
-    "revision",
-    "launch_type",
-    "capacity_provider",
-    "container_instance",
-    "availability_zone",
-    "cpu",
-    "memory",
-    "created_at",
-    "pull_started_at",
-    "pull_stopped_at",
-    "started_at",
-    "stopping_at",
-    "execution_stopped_at",
-    "stopped_at",
-    "last_status",
-    "desired_status",
-    "stop_code",
-    "stopped_reason",
-    "exit_code",
-    "started_by",
-    "desired_stopped_at",
-]
-SERIES_COLUMNS = ["t", "metric", "cluster", "service", "container_instance", "value"]
-FAILURE_COLUMNS = ["t", "cluster", "service", "group", "family", "reason", "detail"]
+# ecssim's own result columns, so the frames have the same shape.
+TASK_COLUMNS = list(TaskRow._fields)
+SERIES_COLUMNS = list(SeriesRow._fields)
+FAILURE_COLUMNS = list(FailureRow._fields)
 
 
 class _Task:
@@ -105,13 +81,8 @@ class _Task:
 
 
 def _placement_rng(seed: int) -> np.random.Generator:
-    """The generator ecssim's placement uses (``Streams(seed).get("placement:bench")``)."""
-    try:
-        from ecssim.rng import stable_hash
-    except ImportError:  # pragma: no cover - the model stands alone
-        return np.random.Generator(np.random.PCG64(seed))
-    sequence = np.random.SeedSequence(seed, spawn_key=(stable_hash(f"placement:{CLUSTER}"),))
-    return np.random.Generator(np.random.PCG64(sequence))
+    """The generator ecssim's placement uses for the cluster, so ties break the same way."""
+    return Streams(seed).get(f"placement:{CLUSTER}")
 
 
 def run_lean(
