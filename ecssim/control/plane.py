@@ -58,8 +58,6 @@ from ecssim.placement.engine import (
 from ecssim.placement.query import parse_expression
 from ecssim.rng import Streams, stable_hash
 
-#: Default placement of a service with no strategy: fewest of its tasks in the AZ, then on the
-#: instance (ECS-SEMANTICS section 2).
 _RUNNING = TaskStatus.RUNNING
 #: ``TaskStatus`` names by value: a list index costs a tenth of an enum's ``.name``.
 _STATUS_NAMES = [status.name for status in sorted(TaskStatus)]
@@ -67,6 +65,8 @@ assert all(status == i for i, status in enumerate(sorted(TaskStatus)))  # values
 _DRAINING = InstanceStatus.DRAINING
 _AZ = "ecs.availability-zone"
 
+#: Default placement of a service with no strategy: fewest of its tasks in the AZ, then on the
+#: instance (ECS-SEMANTICS section 2).
 SERVICE_DEFAULT_STRATEGY = (
     StrategySpec("spread", "attribute:ecs.availability-zone"),
     StrategySpec("spread", "instanceId"),
