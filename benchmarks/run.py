@@ -54,7 +54,7 @@ SIZES = {
         "p6": (5_000, 10_000),
         "p7_tasks": 2_000,
         "p8_hours": 0.5,
-        "p9_run_s": 0.6,
+        "p9_run_s": 0.4,
     },
 }
 REPS = {"full": 3, "quick": 3}
