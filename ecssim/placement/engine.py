@@ -10,7 +10,7 @@ calls closest is not documented; this rule is ecssim's [inf].
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -61,6 +61,13 @@ class PlacementRequest:
     group: str
     strategies: tuple[StrategySpec, ...] = ()
     constraints: tuple[ConstraintSpec, ...] = ()
+    #: ``(spread attribute or None, binpack resource)`` when the request is decided on binpack
+    #: keys (:func:`_place_keyed`), else ``None``; worked out once, not per placement.
+    keyed: tuple[str | None, str] | None = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        keyed = None if self.constraints else _keyed_binpack(self.strategies)
+        object.__setattr__(self, "keyed", keyed)
 
 
 class Decision(NamedTuple):
@@ -299,10 +306,8 @@ def place(
     """
     if state.n == 0:
         return Decision(-1, NO_INSTANCES, -1)
-    if not explain and not request.constraints:
-        keyed = _keyed_binpack(request.strategies)
-        if keyed is not None:
-            return _place_keyed(state, request, *keyed, rng)
+    if request.keyed is not None and not explain:
+        return _place_keyed(state, request, *request.keyed, rng)
     # The state's own mask: strategies only read it (spread narrows into a new array), and
     # constraints narrow a copy.
     mask = state.fit_mask(request.requirement)
