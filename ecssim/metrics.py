@@ -212,12 +212,11 @@ def _categorical(values: list[str | None]) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object))
 
 
-def _concat_categoricals(parts: list[Any]) -> pd.Categorical:
-    """One categorical from chunks (categoricals or object arrays), categories sorted.
+def _concat_categoricals(chunks: list[pd.Categorical]) -> pd.Categorical:
+    """One categorical from the packed chunks' categoricals, categories sorted.
 
     Works on codes, so millions of rows never become Python objects again.
     """
-    chunks = [p if isinstance(p, pd.Categorical) else pd.Categorical(p) for p in parts]
     categories = sorted({value for chunk in chunks for value in chunk.categories.tolist()})
     index = pd.Index(categories) if categories else pd.Index([], dtype=object)
     codes = [
