@@ -792,35 +792,31 @@ def test_run_task_failure_reasons_resource_memory_cpu_and_member_of(sim):
         assert {f["arn"] for f in out["failures"]} <= instances
 
 
-def test_not_enough_memory_doc_example_one_copy_per_instance(sim):
-    # DG service-event-messages, "Not enough memory": "If your task definition specifies 1000
-    # MiB of memory, and the container instances in your cluster each have 1024 MiB of memory,
-    # you can only run one copy of this task per container instance."
-    sim.launch_instances("prod", "m5.large", count=2, memory=1024)
-    register(sim, "web", memory=1000, cpu=128)
+@pytest.mark.parametrize(
+    ("instance", "task", "message"),
+    [
+        # DG service-event-messages, "Not enough memory": "If your task definition specifies
+        # 1000 MiB of memory, and the container instances in your cluster each have 1024 MiB of
+        # memory, you can only run one copy of this task per container instance."
+        ({"memory": 1024}, {"memory": 1000, "cpu": 128}, "has insufficient memory available"),
+        # DG service-event-messages, "Not enough CPU": "A container instance has 1,024 CPU units
+        # for every CPU core. If your task definition specifies 1,000 CPU units, and the
+        # container instances in your cluster each have 1,024 CPU units, you can only run one
+        # copy of this task per container instance."
+        ({"cpu": 1024}, {"memory": 128, "cpu": 1000}, "has insufficient CPU units available"),
+    ],
+    ids=["memory", "cpu"],
+)
+def test_not_enough_resource_doc_examples_one_copy_per_instance(sim, instance, task, message):
+    sim.launch_instances("prod", "m5.large", count=2, **instance)
+    register(sim, "web", **task)
     sim.run(until="4m")
     sim.ecs.create_service(cluster="prod", serviceName="web", taskDefinition="web", desiredCount=3)
     sim.run(until="10m")
     assert sorted(_service_hosts(sim, "web").values()) == [1, 1]
     messages = [e["message"] for e in _service(sim, "web")["events"]]
     closest = [m for m in messages if m.startswith(UNABLE.format("web"))]
-    assert closest and all("has insufficient memory available" in m for m in closest)
-
-
-def test_not_enough_cpu_doc_example_one_copy_per_instance(sim):
-    # DG service-event-messages, "Not enough CPU": "A container instance has 1,024 CPU units for
-    # every CPU core. If your task definition specifies 1,000 CPU units, and the container
-    # instances in your cluster each have 1,024 CPU units, you can only run one copy of this
-    # task per container instance."
-    sim.launch_instances("prod", "m5.large", count=2, cpu=1024)
-    register(sim, "web", memory=128, cpu=1000)
-    sim.run(until="4m")
-    sim.ecs.create_service(cluster="prod", serviceName="web", taskDefinition="web", desiredCount=3)
-    sim.run(until="10m")
-    assert sorted(_service_hosts(sim, "web").values()) == [1, 1]
-    messages = [e["message"] for e in _service(sim, "web")["events"]]
-    closest = [m for m in messages if m.startswith(UNABLE.format("web"))]
-    assert closest and all("has insufficient CPU units available" in m for m in closest)
+    assert closest and all(message in m for m in closest)
 
 
 def test_static_host_port_allows_one_task_per_instance(sim):
