@@ -80,6 +80,15 @@ def _hosts(response: dict) -> list[str]:
     return [t["containerInstanceArn"] for t in response["tasks"]]
 
 
+def _start_web(sim: Simulation, desired: int, *, until: str) -> None:
+    """Once the instances have registered (4 min), create service ``web`` and run to ``until``."""
+    sim.run(until="4m")
+    sim.ecs.create_service(
+        cluster="prod", serviceName="web", taskDefinition="web", desiredCount=desired
+    )
+    sim.run(until=until)
+
+
 def _service_hosts(sim: Simulation, service: str) -> Counter[str]:
     """Container-instance ARN -> number of the service's tasks (desired RUNNING) on it."""
     arns = sim.ecs.list_tasks(cluster="prod", serviceName=service)["taskArns"]
@@ -650,9 +659,7 @@ def test_replica_service_default_placement_balances_zones_then_instances(sim):
     sim.launch_instances("prod", "m5.large", count=1, zones=["us-east-1a"])
     sim.launch_instances("prod", "m5.large", count=3, zones=["us-east-1b"])
     register(sim, "web", memory=512, cpu=128)
-    sim.run(until="4m")
-    sim.ecs.create_service(cluster="prod", serviceName="web", taskDefinition="web", desiredCount=1)
-    sim.run(until="6m")
+    _start_web(sim, 1, until="6m")
     sim.ecs.update_service(cluster="prod", service="web", desiredCount=4)
     sim.run(until="10m")
     hosts = _service_hosts(sim, "web")
@@ -666,9 +673,7 @@ def test_replica_service_default_placement_doc_example_one_task_in_zone_a(sim):
     # valid container instances in either zone B or C are considered optimal for placement."
     sim.launch_instances("prod", "m5.large", count=6)  # two per zone
     register(sim, "web", memory=512, cpu=128)
-    sim.run(until="4m")
-    sim.ecs.create_service(cluster="prod", serviceName="web", taskDefinition="web", desiredCount=1)
-    sim.run(until="6m")
+    _start_web(sim, 1, until="6m")
     (zone_a,) = _per_zone(sim, _service_hosts(sim, "web"))
     sim.ecs.update_service(cluster="prod", service="web", desiredCount=3)
     sim.run(until="8m")
@@ -687,9 +692,7 @@ def test_replica_service_default_scale_in_keeps_zones_balanced(sim):
     sim.launch_instances("prod", "m5.large", count=1, zones=["us-east-1a"])
     sim.launch_instances("prod", "m5.large", count=3, zones=["us-east-1b"])
     register(sim, "web", memory=512, cpu=128)
-    sim.run(until="4m")
-    sim.ecs.create_service(cluster="prod", serviceName="web", taskDefinition="web", desiredCount=5)
-    sim.run(until="10m")
+    _start_web(sim, 5, until="10m")
     assert _per_zone(sim, _service_hosts(sim, "web")) == {"us-east-1a": 2, "us-east-1b": 3}
     sim.ecs.update_service(cluster="prod", service="web", desiredCount=4)
     sim.run(until="12m")
@@ -810,9 +813,7 @@ def test_run_task_failure_reasons_resource_memory_cpu_and_member_of(sim):
 def test_not_enough_resource_doc_examples_one_copy_per_instance(sim, instance, task, message):
     sim.launch_instances("prod", "m5.large", count=2, **instance)
     register(sim, "web", **task)
-    sim.run(until="4m")
-    sim.ecs.create_service(cluster="prod", serviceName="web", taskDefinition="web", desiredCount=3)
-    sim.run(until="10m")
+    _start_web(sim, 3, until="10m")
     assert sorted(_service_hosts(sim, "web").values()) == [1, 1]
     messages = [e["message"] for e in _service(sim, "web")["events"]]
     closest = [m for m in messages if m.startswith(UNABLE.format("web"))]
@@ -832,9 +833,7 @@ def test_static_host_port_allows_one_task_per_instance(sim):
             container(memory=128, cpu=128, portMappings=[{"containerPort": 80, "hostPort": 80}])
         ],
     )
-    sim.run(until="4m")
-    sim.ecs.create_service(cluster="prod", serviceName="web", taskDefinition="web", desiredCount=5)
-    sim.run(until="10m")
+    _start_web(sim, 5, until="10m")
     assert sorted(_service_hosts(sim, "web").values()) == [1, 1, 1]
     service = _service(sim, "web")
     assert service["runningCount"] == 3
