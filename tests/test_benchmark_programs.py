@@ -167,3 +167,32 @@ def test_lean_model_does_ecssims_work():
     mine = lean["tasks"].sort_values("task_arn").reset_index(drop=True)
     for column in ("created_at", "pull_stopped_at", "started_at", "stopped_at"):
         np.testing.assert_allclose(mine[column].to_numpy(), tasks[column].to_numpy())
+
+
+def test_measure_alternating_repeats_a_program_around_the_others(monkeypatch):
+    """A program run k times a round brackets the others; its round time is their mean."""
+    from benchmarks import run as bench
+
+    assert bench.round_order((1, 4, 1)) == [1, 1, 0, 2, 1, 1]
+    assert bench.round_order((1, 1, 1)) == [0, 1, 2]  # one run each: plain alternation
+    calls: list[str] = []
+    # Walls in call order (floor, floor, a, b, floor, floor); floor means per round: 2, 1, 4.
+    rounds = [[1, 1, 10, 5, 1, 5], [1, 1, 10, 5, 1, 1], [4, 4, 40, 5, 4, 4]]
+    walls = (float(wall) for row in rounds for wall in row)
+    monkeypatch.setattr(bench, "_timed", lambda fn: (next(walls), fn()))
+
+    def program(name: str):
+        def fn() -> dict:
+            calls.append(name)
+            return {"name": name}
+
+        return fn
+
+    (a_s, a_res), (f_s, f_res), (b_s, _) = bench.measure_alternating(
+        program("a"), program("floor"), program("b"), reps=3, runs=(1, 4, 1)
+    )
+    assert calls == ["floor", "floor", "a", "b", "floor", "floor"] * 3
+    assert (a_s, f_s, b_s) == (10.0, 2.0, 5.0)  # the median round; for the floor, of the means
+    assert a_res == {"name": "a"} and f_res == {"name": "floor"}
+    with pytest.raises(ValueError):
+        bench.measure_alternating(program("a"), reps=3, runs=(1, 2))
