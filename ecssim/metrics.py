@@ -8,6 +8,7 @@ test.
 
 from __future__ import annotations
 
+import typing
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -160,6 +161,13 @@ _FLOAT_COLUMNS = {
     "desired_stopped_at",
 }
 
+#: Free-text columns (strings that are not ids or names): kept as object arrays.
+_TEXT_COLUMNS = {
+    field
+    for schema in SCHEMAS.values()
+    for field, hint in typing.get_type_hints(schema).items()
+    if hint in (str, str | None) and field not in CATEGORICAL
+}
 
 #: Rows a channel holds as tuples before they are packed into column arrays.
 COMPACT_ROWS = 200_000
@@ -187,6 +195,9 @@ def _pack(name: str, rows: list[Any]) -> dict[str, Any]:
             out[field] = np.asarray(values, dtype=np.float64)
         elif field in CATEGORICAL:
             out[field] = _categorical(values)
+        elif field in _TEXT_COLUMNS:
+            # Straight to objects: inferring first would build a fixed-width str array.
+            out[field] = np.asarray(values, dtype=object)
         else:
             array = np.asarray(values)
             out[field] = array if array.dtype.kind in "biuf" else np.asarray(values, dtype=object)

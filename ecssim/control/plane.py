@@ -143,6 +143,7 @@ class ControlPlane:
         # Caches keyed by object identity: task definitions and their parsed constraints live
         # for the whole run (the registry keeps them), so ids are never reused meanwhile.
         self._td_constraints: dict[int, tuple[ConstraintSpec, ...]] = {}
+        self._family_groups: dict[str, str] = {}
         self._requests: dict[tuple[Any, ...], PlacementRequest] = {}
         self._origin_streams: dict[str, tuple[np.random.Generator, ...]] = {}
         self._health_gates: dict[tuple[int, bool], float] = {}
@@ -733,6 +734,17 @@ class ControlPlane:
             self._td_constraints[id(definition)] = parsed
         return parsed
 
+    def _family_group(self, family: str) -> str:
+        """``family:<family>``, a task's default group, as one shared string per family.
+
+        A new string per task would be hashed again by every look-up and when its column is
+        packed.
+        """
+        group = self._family_groups.get(family)
+        if group is None:
+            group = self._family_groups[family] = f"family:{family}"
+        return group
+
     def _draw(self, origin: str, definition: TaskDefinition) -> Draws:
         """Draw one task's fate from the ``origin``'s streams and its behaviour.
 
@@ -940,7 +952,7 @@ class ControlPlane:
                 InvalidParameterException).
         """
         cluster = self.cluster(cluster_name)
-        group = group or f"family:{definition.family}"
+        group = group or self._family_group(definition.family)
         key = (id(definition), group, strategies, constraints)
         request = self._requests.get(key)
         if request is None:
@@ -979,7 +991,7 @@ class ControlPlane:
     ) -> tuple[list[Task], list[dict[str, str]]]:
         """Start one task on each named instance, without the placement engine (StartTask)."""
         cluster = self.cluster(cluster_name)
-        group = group or f"family:{definition.family}"
+        group = group or self._family_group(definition.family)
         tasks, failures = [], []
         need = definition.requirement
         state = cluster.state
