@@ -258,14 +258,137 @@ def build_frame(name: str, chunks: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(data, columns=columns, copy=False)
 
 
+#: The series' metrics (docs/results-reference.md). Their codes are fixed, so the control
+#: plane records its levels with constant codes (:data:`METRIC`).
+METRICS = (
+    "cpu_registered",
+    "memory_registered",
+    "instances_active",
+    "cpu_reserved",
+    "memory_reserved",
+    "tasks_pending",
+    "tasks_running",
+    "desired_count",
+    "running_count",
+    "pending_count",
+    "cpu_used",
+    "memory_used",
+    "cpu_utilization",
+    "memory_utilization",
+)
+METRIC = {name: code for code, name in enumerate(METRICS)}
+#: The series' id columns, recorded as codes.
+_SERIES_IDS = ("metric", "cluster", "service", "container_instance")
+
+
+class _Codebook(dict[Any, int]):
+    """Codes of an id column's values, in first-seen order; ``None`` is -1.
+
+    A value seen for the first time gets the next code (``__missing__``), so coding a value is
+    one dict look-up, and codes never change as the channel grows.
+    """
+
+    def __init__(self, values: tuple[str, ...] = ()) -> None:
+        super().__init__({None: -1})
+        for value in values:
+            self[value] = len(self) - 1
+
+    def __missing__(self, value: Any) -> int:
+        code = self[value] = len(self) - 1
+        return code
+
+    def categorical(self, codes: np.ndarray) -> pd.Categorical:
+        """The categorical of ``codes``: categories are the values present, sorted."""
+        values = list(self)[1:]  # in code order; None (-1) comes first
+        codes = codes.astype(np.intp)
+        used = np.zeros(len(values), dtype=bool)
+        used[codes[codes >= 0]] = True
+        present = used.nonzero()[0]
+        order = sorted(range(len(present)), key=lambda i: values[present[i]])
+        # The new code of each old one, indexed by old code + 1 so that -1 stays -1.
+        recode = np.full(len(values) + 1, -1, dtype=np.int32)
+        recode[present[order] + 1] = np.arange(len(present), dtype=np.int32)
+        names = [values[present[i]] for i in order]
+        # pandas' own dtype for the names (str on pandas 3), as the other channels' categoricals.
+        categories = pd.Index(names) if names else pd.Index([], dtype=object)
+        return pd.Categorical.from_codes(recode[codes + 1], categories=categories)
+
+
+class SeriesChannel:
+    """The ``series`` channel: six numbers a row in one flat list, ids as codes.
+
+    The series gets a dozen rows a task lifecycle, more than every other channel together. A
+    list of tuples cost about 1 us a row to pack into columns, reading every tuple back once
+    per column; six numbers a row in one flat list are packed by a single ``np.fromiter`` call
+    (BENCHMARKS.md, "Series as numbers"). The hot path codes its ids itself
+    (``extend((t, METRIC[...], books["cluster"][name], -1, -1, value))``); :meth:`append`
+    takes a row with names, as the other channels do.
+    """
+
+    __slots__ = ("_chunks", "_values", "books", "extend")
+
+    def __init__(self) -> None:
+        self.books = {column: _Codebook() for column in _SERIES_IDS}
+        self.books["metric"] = _Codebook(METRICS)
+        self._values: list[float] = []
+        self.extend = self._values.extend
+        self._chunks: list[dict[str, np.ndarray]] = []
+
+    def append(self, row: tuple[Any, ...]) -> None:
+        """Record one row given with names (``SeriesRow`` order)."""
+        t, metric, cluster, service, instance, value = row
+        books = self.books
+        self.extend(
+            (
+                t,
+                books["metric"][metric],
+                books["cluster"][cluster],
+                books["service"][service],
+                books["container_instance"][instance],
+                value,
+            )
+        )
+
+    def __len__(self) -> int:
+        return sum(len(chunk["t"]) for chunk in self._chunks) + len(self._values) // 6
+
+    def pack(self, limit: int = COMPACT_ROWS) -> None:
+        """Pack the rows into column arrays once there are at least ``limit`` of them."""
+        values = self._values
+        if not values or len(values) < 6 * limit:
+            return
+        # fromiter: np.array would first look into every value for a nested sequence.
+        block = np.fromiter(values, dtype=np.float64, count=len(values)).reshape(-1, 6)
+        chunk = {"t": block[:, 0].copy(), "value": block[:, 5].copy()}
+        for j, column in enumerate(_SERIES_IDS, start=1):
+            # The smallest signed type that holds the codes so far (and -1).
+            dtype = np.result_type(np.int8, np.min_scalar_type(len(self.books[column])))
+            chunk[column] = block[:, j].astype(dtype)
+        self._chunks.append(chunk)
+        values.clear()  # in place: ``extend`` stays bound to this list
+
+    def frame(self) -> pd.DataFrame:
+        """The ``series`` frame of every row so far (the channel can go on recording)."""
+        self.pack(limit=1)
+        data: dict[str, Any] = {}
+        for column in SeriesRow._fields:
+            parts = [chunk[column] for chunk in self._chunks]
+            if column in self.books:
+                codes = np.concatenate(parts) if parts else np.empty(0, dtype=np.int8)
+                data[column] = self.books[column].categorical(codes)
+            else:
+                data[column] = np.concatenate(parts) if parts else np.empty(0, dtype=np.float64)
+        return pd.DataFrame(data, columns=list(SeriesRow._fields), copy=False)
+
+
 class Recorder:
     """Append-only channels, one list of tuples per frame, packed into columns as they grow.
 
-    The hot path appends a plain tuple to a channel's list. When a list passes
-    :data:`COMPACT_ROWS` rows (:data:`TASK_COMPACT_ROWS` for ``tasks``), :meth:`compact` packs it
-    into column arrays and empties it in place (so references to its ``append`` stay valid); a
-    run of a million task lifecycles keeps its results in a few hundred MiB instead of many GiB
-    of tuples.
+    The hot path appends a plain tuple to a channel's list (the ``series`` is a
+    :class:`SeriesChannel` of numbers). When a list passes :data:`COMPACT_ROWS` rows
+    (:data:`TASK_COMPACT_ROWS` for ``tasks``), :meth:`compact` packs it into column arrays and
+    empties it in place (so references to its ``append`` stay valid); a run of a million task
+    lifecycles keeps its results in a few hundred MiB instead of many GiB of tuples.
 
     Attributes:
         placements: ``None`` unless placement explanations are on (``explain``).
@@ -280,7 +403,7 @@ class Recorder:
         self.failures: list[tuple[Any, ...]] = []
         self.instances: list[tuple[Any, ...]] = []
         self.events: list[tuple[Any, ...]] = []
-        self.series: list[tuple[Any, ...]] = []
+        self.series = SeriesChannel()
         self.placements: list[tuple[Any, ...]] | None = [] if explain else None
         self._packed: dict[str, list[dict[str, np.ndarray]]] = {name: [] for name in SCHEMAS}
 
@@ -290,18 +413,23 @@ class Recorder:
         Without ``limit``, each channel packs at its own threshold (:data:`COMPACT_ROWS`,
         :data:`TASK_COMPACT_ROWS` for ``tasks``).
         """
+        self.series.pack(COMPACT_ROWS if limit is None else limit)
         for name in SCHEMAS:
             rows = getattr(self, name)
+            if name == "series" or rows is None:
+                continue
             at = limit
             if at is None:
                 at = TASK_COMPACT_ROWS if name == "tasks" else COMPACT_ROWS
-            if rows is not None and len(rows) >= at:
+            if len(rows) >= at:
                 self._packed[name].append(_pack(name, rows))
                 rows.clear()
 
     def count(self, name: str) -> int:
         """Rows recorded in channel ``name`` so far, packed or not."""
         rows = getattr(self, name)
+        if name == "series":
+            return len(rows)
         packed = sum(len(next(iter(chunk.values()))) for chunk in self._packed[name])
         return packed + (len(rows) if rows is not None else 0)
 
@@ -317,6 +445,9 @@ class Recorder:
         for name in SCHEMAS:
             rows = getattr(self, name)
             if rows is None:
+                continue
+            if name == "series":
+                out[name] = self.series.frame()
                 continue
             chunks = [*self._packed[name], _pack(name, rows + extra.get(name, []))]
             out[name] = build_frame(name, chunks)

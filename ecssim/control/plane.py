@@ -32,7 +32,7 @@ from ecssim.control.deployments import (
 from ecssim.control.records import ClusterRecord, Deployment, InstanceRecord, ServiceRecord, Task
 from ecssim.errors import EcssimError
 from ecssim.metrics import (
-    COMPACT_ROWS,
+    METRIC,
     TASK_COMPACT_ROWS,
     EventRow,
     FailureRow,
@@ -58,6 +58,11 @@ from ecssim.placement.engine import (
 from ecssim.placement.query import parse_expression
 from ecssim.rng import Streams, stable_hash
 
+# Codes of the levels the control plane records on every task (metrics.SeriesChannel).
+_CPU_RESERVED = METRIC["cpu_reserved"]
+_MEMORY_RESERVED = METRIC["memory_reserved"]
+_TASKS_PENDING = METRIC["tasks_pending"]
+_TASKS_RUNNING = METRIC["tasks_running"]
 _RUNNING = TaskStatus.RUNNING
 #: ``TaskStatus`` names by value: a list index costs a tenth of an enum's ``.name``.
 _STATUS_NAMES = [status.name for status in sorted(TaskStatus)]
@@ -846,15 +851,16 @@ class ControlPlane:
         cluster.memory_reserved += memory
         instance.reserved_cpu += cpu
         instance.reserved_memory += memory
-        now, name, arn = self.env.now, cluster.name, instance.arn
-        append = self.recorder.series.append
-        append((now, "cpu_reserved", name, None, None, cluster.cpu_reserved))
-        append((now, "memory_reserved", name, None, None, cluster.memory_reserved))
+        now, series = self.env.now, self.recorder.series
+        books, extend = series.books, series.extend
+        name, arn = books["cluster"][cluster.name], books["container_instance"][instance.arn]
+        extend((now, _CPU_RESERVED, name, -1, -1, cluster.cpu_reserved))
+        extend((now, _MEMORY_RESERVED, name, -1, -1, cluster.memory_reserved))
         if pending:
             cluster.tasks_pending += pending
-            append((now, "tasks_pending", name, None, None, cluster.tasks_pending))
-        append((now, "cpu_reserved", name, None, arn, instance.reserved_cpu))
-        append((now, "memory_reserved", name, None, arn, instance.reserved_memory))
+            extend((now, _TASKS_PENDING, name, -1, -1, cluster.tasks_pending))
+        extend((now, _CPU_RESERVED, name, -1, arn, instance.reserved_cpu))
+        extend((now, _MEMORY_RESERVED, name, -1, arn, instance.reserved_memory))
 
     def _release(self, task: Task) -> None:
         if not task.reserved:
@@ -1033,8 +1039,8 @@ class ControlPlane:
         if old != _RUNNING and status != _RUNNING and (old < _RUNNING) == (status < _RUNNING):
             return  # still starting, or still on its way out: no level changes
         cluster = task.cluster
-        now, name = self.env.now, cluster.name
-        append = self.recorder.series.append
+        now, series = self.env.now, self.recorder.series
+        name, extend = series.books["cluster"][cluster.name], series.extend
         if self.usage_families and task.task_definition.family in self.usage_families:
             if status == _RUNNING:
                 self._running_reserved(task, 1)
@@ -1042,16 +1048,16 @@ class ControlPlane:
                 self._running_reserved(task, -1)
         if old < _RUNNING:
             cluster.tasks_pending -= 1
-            append((now, "tasks_pending", name, None, None, cluster.tasks_pending))
+            extend((now, _TASKS_PENDING, name, -1, -1, cluster.tasks_pending))
         elif old == _RUNNING:
             cluster.tasks_running -= 1
-            append((now, "tasks_running", name, None, None, cluster.tasks_running))
+            extend((now, _TASKS_RUNNING, name, -1, -1, cluster.tasks_running))
             if task.service is not None:
                 self._service_levels(task.service)
                 self.wake(task.service)
         if status == _RUNNING:
             cluster.tasks_running += 1
-            append((now, "tasks_running", name, None, None, cluster.tasks_running))
+            extend((now, _TASKS_RUNNING, name, -1, -1, cluster.tasks_running))
             service = task.service
             if service is not None and task.desired_status == DesiredStatus.RUNNING:
                 service.pending -= 1
@@ -1295,7 +1301,8 @@ class ControlPlane:
                 self._check_drained(instance)
         recorder = self.recorder
         recorder.tasks.append(self._task_row(task))
-        if len(recorder.series) >= COMPACT_ROWS or len(recorder.tasks) >= TASK_COMPACT_ROWS:
+        recorder.series.pack()  # a length check until COMPACT_ROWS rows are waiting
+        if len(recorder.tasks) >= TASK_COMPACT_ROWS:
             recorder.compact()
         cluster = task.cluster
         self._stopped.append((self.now, cluster, task.id))
