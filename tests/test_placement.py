@@ -14,6 +14,8 @@ from ecssim.placement.engine import (
     ConstraintSpec,
     PlacementRequest,
     StrategySpec,
+    _draw_lowest,
+    _value_levels,
     place,
 )
 from ecssim.placement.query import parse_expression
@@ -537,3 +539,47 @@ def test_keyed_binpack_decides_as_the_mask_path(instances, steps, seed):
                 left = state.remaining_cpu if resource == "cpu" else state.remaining_memory
                 expected = np.where(state.fit_mask(shape_req), left, NO_FIT)
                 np.testing.assert_array_equal(keys, expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    tiers=st.lists(st.sampled_from(["web", "db", "batch", None]), min_size=1, max_size=12),
+    tasks=st.lists(st.integers(0, 50), max_size=30),
+    retags=st.lists(
+        st.tuples(st.integers(0, 50), st.sampled_from(["web", "db", None])), max_size=6
+    ),
+)
+def test_value_levels_group_the_held_values_by_their_task_totals(tiers, tasks, retags):
+    """Levels: the values some instance holds, by the group's tasks in them, ties in code order."""
+    attrs = [{"tier": tier} if tier else {} for tier in tiers]
+    state = make_state([(4096, 8192)] * len(tiers), attributes=attrs)
+    state.group_totals_by_value("g", "tier")  # kept incrementally from here on
+    for pick in tasks:
+        state.reserve(pick % state.n, requirement(1, 1), "g")
+    for pick, tier in retags:
+        state.set_attribute(pick % state.n, "tier", tier)
+    codes, _ = state.attribute("tier")
+    counts = state.group_counts("g")
+    totals: dict[int, int] = {}
+    for code, count in zip(codes.tolist(), counts.tolist(), strict=True):
+        totals[code + 1] = totals.get(code + 1, 0) + count
+    expected = [
+        tuple(sorted(i for i in totals if totals[i] == level))
+        for level in sorted(set(totals.values()))
+    ]
+    assert _value_levels(state, "g", "tier") == (expected if len(expected) > 1 else None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    keys=st.lists(st.integers(0, 3), min_size=1, max_size=40),
+    seed=st.integers(0, 999),
+)
+def test_draw_lowest_draws_as_indexing_the_tied_rows(keys, seed):
+    """The same row and the same stream use as ``rows[rng.integers(len(rows))]``; one: no draw."""
+    array = np.array(keys, dtype=np.int32)
+    fast, reference = np.random.default_rng(seed), np.random.default_rng(seed)
+    rows = (array == array.min()).nonzero()[0]
+    expected = int(rows[0]) if len(rows) == 1 else int(rows[reference.integers(len(rows))])
+    assert _draw_lowest(array, int(array.argmin()), fast) == expected
+    assert fast.bit_generator.state == reference.bit_generator.state

@@ -204,21 +204,18 @@ def _value_levels(state: ClusterState, group: str, name: str) -> list[tuple[int,
     number of tasks, in code order; only values some instance holds count. ``None`` when every
     value is tied, so spreading over them would narrow nothing.
     """
-    _, values = state.attribute(name)
-    totals = state.group_totals_by_value(group, name)[: len(values) + 1].tolist()
-    holders = state.attribute_holders(name)
-    # A stable sort: tied values stay in code order.
-    held = sorted((i for i, count in enumerate(holders) if count), key=totals.__getitem__)
-    if totals[held[0]] == totals[held[-1]]:
+    totals = state.group_totals_by_value(group, name).tolist()  # may be longer than holders
+    # One pass grouping the held values by total (each joins its tuple in code order): with a
+    # handful of values (3 AZs is typical) Python's steps are the cost, and a dict takes fewer
+    # than sorting by total and scanning for the ties.
+    by_total: dict[int, tuple[int, ...]] = {}
+    for index, count in enumerate(state.attribute_holders(name)):
+        if count:
+            total = totals[index]
+            by_total[total] = (*by_total.get(total, ()), index)
+    if len(by_total) < 2:
         return None
-    levels = []
-    end = 0
-    while end < len(held):
-        start, level = end, totals[held[end]]
-        while end < len(held) and totals[held[end]] == level:
-            end += 1
-        levels.append(tuple(held[start:end]))
-    return levels
+    return [by_total[total] for total in sorted(by_total)]
 
 
 def _spread_by_value(
@@ -378,20 +375,36 @@ def _place_keyed(
     keys = state.binpack_keys(request.requirement, resource)
     levels = _value_levels(state, request.group, spread) if spread is not None else None
     if levels is None:
-        best = keys[keys.argmin()]
+        first = int(keys.argmin())
     else:
         # Every instance holds one of the levels' values, so no level with a fit means none.
         for tied in levels:
             ranked = keys + state.value_penalty(spread, tied)  # type: ignore[arg-type]
-            best = ranked[ranked.argmin()]
-            if best < NO_FIT:
-                keys = ranked
+            first = int(ranked.argmin())
+            if ranked[first] < NO_FIT:
                 break
-    if best >= NO_FIT:
+        keys = ranked
+    if keys[first] >= NO_FIT:
         return _failure(state, request, False)
-    rows = (keys == best).nonzero()[0]
-    row = int(rows[0]) if len(rows) == 1 else int(rows[rng.integers(len(rows))])
-    return Decision(row, None, -1)
+    return Decision(_draw_lowest(keys, first, rng), None, -1)
+
+
+def _draw_lowest(keys: np.ndarray, first: int, rng: np.random.Generator) -> int:
+    """The row among those with the lowest key; ``first`` is the first of them (``argmin``).
+
+    Draws as the mask path does, ``rows[rng.integers(len(rows))]`` over the tied rows in row
+    order, and not at all when ``first`` is the only one.
+    """
+    best = keys[first]
+    rest = keys[first + 1 :]
+    # ``argmin`` returns the first lowest key, so ties can only come after it. One argmin over
+    # the rest tells whether there is any for less than comparing the keys to ``best`` and
+    # building the rows (in a real run most decisions have no tie); ties are sought from
+    # ``first`` on only.
+    if not len(rest) or rest[rest.argmin()] != best:
+        return first
+    tied = (keys[first:] == best).nonzero()[0]
+    return first + int(tied[rng.integers(len(tied))])
 
 
 def place_on(state: ClusterState, request: PlacementRequest, row: int) -> Decision:
