@@ -70,6 +70,41 @@ class AttributeColumn:
         self.codes = np.concatenate([self.codes, extra])
 
 
+class _Fit:
+    """One requirement shape's fit mask and binpack keys, with the shape's needs unpacked.
+
+    :meth:`ClusterState._refresh_fit` visits every kept shape twice a task lifecycle; reading
+    slots here costs less than unpacking the shape tuple and looking its keys up by it.
+    """
+
+    __slots__ = (
+        "cpu",
+        "cpu_keys",
+        "dynamic",
+        "eni",
+        "gpu",
+        "mask",
+        "memory",
+        "memory_keys",
+        "ports",
+        "static",
+    )
+
+    def __init__(self, shape: tuple[Any, ...], mask: np.ndarray) -> None:
+        cpu, memory, eni, gpu, tcp, udp, dynamic = shape
+        self.cpu: int = cpu
+        self.memory: int = memory
+        self.eni: int = eni
+        self.gpu: int = gpu
+        self.dynamic: int = dynamic
+        self.static: int = len(tcp) + len(udp)
+        self.ports = tuple(("tcp", port) for port in tcp) + tuple(("udp", port) for port in udp)
+        self.mask = mask
+        # The resource left where the shape fits, else NO_FIT (binpack_keys); None until asked.
+        self.cpu_keys: np.ndarray | None = None
+        self.memory_keys: np.ndarray | None = None
+
+
 class ClusterState:
     """Columnar container-instance state of one cluster.
 
@@ -115,10 +150,8 @@ class ClusterState:
         # index 0 counts instances without the attribute), kept incrementally once asked for.
         self._value_totals: dict[str, dict[str, np.ndarray]] = {}
         self._available = np.zeros(capacity, dtype=bool)
-        self._fits: dict[tuple[Any, ...], np.ndarray] = {}
-        # Per fit shape: (resource, keys) pairs, the resource left where the shape fits, else
-        # NO_FIT (binpack_keys); kept up to date with the fit masks once asked for.
-        self._keys: dict[tuple[Any, ...], list[tuple[str, np.ndarray]]] = {}
+        # Per requirement shape: its fit mask and binpack keys, kept up to date row by row.
+        self._fits: dict[tuple[Any, ...], _Fit] = {}
         # Value masks for spread placement (value_penalty), valid for one ``version``.
         self._penalties: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
         self._penalties_version = -1
@@ -228,17 +261,18 @@ class ClusterState:
         Kept per requirement shape and updated row by row as reservations and statuses change,
         so a placement reads it instead of comparing every instance again. Do not write to it.
         """
+        return self._fit(requirement).mask[: self.n]
+
+    def _fit(self, requirement: Requirement) -> _Fit:
         shape = self._shape(requirement)
-        mask = self._fits.get(shape)
-        if mask is None:
+        fit = self._fits.get(shape)
+        if fit is None:
             if len(self._fits) >= self.FIT_CACHE:
-                oldest = next(iter(self._fits))
-                del self._fits[oldest]
-                self._keys.pop(oldest, None)
+                del self._fits[next(iter(self._fits))]  # the oldest
             mask = np.zeros(self._capacity, dtype=bool)
             mask[: self.n] = self._fit_all(shape)
-            self._fits[shape] = mask
-        return mask[: self.n]
+            fit = self._fits[shape] = _Fit(shape, mask)
+        return fit
 
     def binpack_keys(self, requirement: Requirement, resource: str) -> np.ndarray:
         """``remaining_<resource>`` (cpu or memory) where ``requirement`` fits, else ``NO_FIT``.
@@ -247,17 +281,16 @@ class ClusterState:
         instance with one ``argmin`` instead of gathering the candidates first. Kept per
         requirement shape and updated row by row with the fit masks. Do not write to it.
         """
-        shape = self._shape(requirement)
-        keyed = self._keys.get(shape)  # kept only while the shape's fit mask is
-        if keyed is not None:
-            for name, keys in keyed:
-                if name == resource:
-                    return keys[: self.n]
-        mask = self.fit_mask(requirement)
-        keyed = self._keys.setdefault(shape, [])
-        keys = np.full(self._capacity, NO_FIT, dtype=np.int32)
-        keys[: self.n] = np.where(mask, self._int[f"remaining_{resource}"][: self.n], NO_FIT)
-        keyed.append((resource, keys))
+        fit = self._fit(requirement)
+        keys = fit.cpu_keys if resource == "cpu" else fit.memory_keys
+        if keys is None:
+            keys = np.full(self._capacity, NO_FIT, dtype=np.int32)
+            left = self._int[f"remaining_{resource}"][: self.n]
+            keys[: self.n] = np.where(fit.mask[: self.n], left, NO_FIT)
+            if resource == "cpu":
+                fit.cpu_keys = keys
+            else:
+                fit.memory_keys = keys
         return keys[: self.n]
 
     def value_penalty(self, name: str, values: tuple[int, ...]) -> np.ndarray:
@@ -303,27 +336,24 @@ class ClusterState:
         available = bool(self._available[row])
         cpu_left = int(ints["remaining_cpu"][row])
         memory_left = int(ints["remaining_memory"][row])
-        for shape, mask in self._fits.items():
-            cpu, memory, eni, gpu, tcp, udp, dynamic = shape
-            fits = available and cpu_left >= cpu and memory_left >= memory
-            if fits and eni:
-                fits = int(ints["remaining_eni"][row]) >= eni
-            if fits and gpu:
-                fits = int(ints["remaining_gpu"][row]) >= gpu
-            if fits and dynamic:
-                fits = int(ints["dynamic_ports"][row]) + dynamic <= DYNAMIC_PORTS
-            if fits and (tcp or udp):
-                fits = int(ints["static_ports"][row]) + len(tcp) + len(udp) <= MAX_RESERVED_PORTS
+        for fit in self._fits.values():
+            fits = available and cpu_left >= fit.cpu and memory_left >= fit.memory
+            if fits and fit.eni:
+                fits = int(ints["remaining_eni"][row]) >= fit.eni
+            if fits and fit.gpu:
+                fits = int(ints["remaining_gpu"][row]) >= fit.gpu
+            if fits and fit.dynamic:
+                fits = int(ints["dynamic_ports"][row]) + fit.dynamic <= DYNAMIC_PORTS
+            if fits and fit.static:
+                fits = int(ints["static_ports"][row]) + fit.static <= MAX_RESERVED_PORTS
                 fits = fits and not any(
-                    (key in self._ports and self._ports[key][row])
-                    for key in [("tcp", p) for p in tcp] + [("udp", p) for p in udp]
+                    key in self._ports and self._ports[key][row] for key in fit.ports
                 )
-            mask[row] = fits
-            keyed = self._keys.get(shape)
-            if keyed:
-                for resource, keys in keyed:
-                    left = cpu_left if resource == "cpu" else memory_left
-                    keys[row] = left if fits else NO_FIT
+            fit.mask[row] = fits
+            if fit.memory_keys is not None:
+                fit.memory_keys[row] = memory_left if fits else NO_FIT
+            if fit.cpu_keys is not None:
+                fit.cpu_keys[row] = cpu_left if fits else NO_FIT
 
     # -- registration ------------------------------------------------------------------------
     def _grow(self) -> None:
@@ -336,11 +366,13 @@ class ClusterState:
         self._connected = np.concatenate([self._connected, np.zeros(self._capacity, dtype=bool)])
         self._registered_at = np.concatenate([self._registered_at, np.zeros(self._capacity)])
         self._available = np.concatenate([self._available, np.zeros(self._capacity, dtype=bool)])
-        for shape, mask in self._fits.items():
-            self._fits[shape] = np.concatenate([mask, np.zeros(self._capacity, dtype=bool)])
-        for shape, keyed in self._keys.items():
-            extra = np.full(self._capacity, NO_FIT, dtype=np.int32)
-            self._keys[shape] = [(name, np.concatenate([keys, extra])) for name, keys in keyed]
+        no_fit = np.full(self._capacity, NO_FIT, dtype=np.int32)
+        for fit in self._fits.values():
+            fit.mask = np.concatenate([fit.mask, np.zeros(self._capacity, dtype=bool)])
+            if fit.cpu_keys is not None:
+                fit.cpu_keys = np.concatenate([fit.cpu_keys, no_fit])
+            if fit.memory_keys is not None:
+                fit.memory_keys = np.concatenate([fit.memory_keys, no_fit])
         for key, used in self._ports.items():
             self._ports[key] = np.concatenate([used, np.zeros(self._capacity, dtype=bool)])
         for column in self._attributes.values():
