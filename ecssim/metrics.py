@@ -1,14 +1,16 @@
-"""The recorder: append-only channels of tuples, built into tidy DataFrames once, at the end.
+"""The recorder: append-only channels, built into tidy DataFrames once, at the end.
 
 The schemas below are the single source of the result columns (SPEC section 6,
-``docs/results-reference.md``). The hot path is one ``list.append`` of a plain tuple per record,
-in the schema's field order; a channel that is switched off is ``None`` and costs one attribute
-test.
+``docs/results-reference.md``). The hot path records a plain tuple per record, in the schema's
+field order (or, for the series, its numbers with coded ids); a channel that is switched off is
+``None`` and costs one attribute test.
 """
 
 from __future__ import annotations
 
 import typing
+from collections.abc import Callable
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -144,118 +146,14 @@ CATEGORICAL = {
     "instance_type",
     "market",
 }
-_FLOAT_COLUMNS = {
-    "t",
-    "value",
-    "created_at",
-    "pull_started_at",
-    "pull_stopped_at",
-    "started_at",
-    "stopping_at",
-    "execution_stopped_at",
-    "stopped_at",
-    "launched_at",
-    "registered_at",
-    "hourly_price",
-    "exit_code",
-    "desired_stopped_at",
-}
-
-#: Free-text columns (strings that are not ids or names): kept as object arrays.
-_TEXT_COLUMNS = {
-    field
-    for schema in SCHEMAS.values()
-    for field, hint in typing.get_type_hints(schema).items()
-    if hint in (str, str | None) and field not in CATEGORICAL
-}
-
-#: Rows a channel holds as tuples before they are packed into column arrays.
+#: Rows a channel holds as Python values before it packs them into column arrays.
 COMPACT_ROWS = 200_000
-#: Rows the ``tasks`` channel holds before it is packed. A task row is a tuple of 26 fields
-#: with its own floats and ARN (about 700 bytes, against about 250 packed), one a lifecycle,
-#: so it is packed ten times sooner than the series (six fields, a dozen a lifecycle).
+#: Rows the ``tasks`` channel holds before it is packed: a task row holds 26 values, a series
+#: row 6, and tasks end one a lifecycle against a dozen series rows.
 TASK_COMPACT_ROWS = 20_000
 
-
-def _pack(name: str, rows: list[Any]) -> dict[str, Any]:
-    """Rows of channel ``name`` as one array per column instead of a tuple per row.
-
-    Floats and integers become numpy arrays (8 bytes a value), ids and names pandas
-    categoricals (a small code a value), free text object arrays (a shared reference a value).
-    """
-    fields = SCHEMAS[name]._fields
-    if not rows:
-        return {f: np.empty(0, dtype=np.float64 if f in _FLOAT_COLUMNS else object) for f in fields}
-    out: dict[str, Any] = {}
-    for i, field in enumerate(fields):
-        # One comprehension per column: transposing with zip(*rows) passes every row as an
-        # argument and costs four times as much at 200,000 rows (BENCHMARKS.md).
-        values = [row[i] for row in rows]
-        if field in _FLOAT_COLUMNS:
-            out[field] = np.asarray(values, dtype=np.float64)
-        elif field in CATEGORICAL:
-            out[field] = _categorical(values)
-        elif field in _TEXT_COLUMNS:
-            # Straight to objects: inferring first would build a fixed-width str array.
-            out[field] = np.asarray(values, dtype=object)
-        else:
-            array = np.asarray(values)
-            out[field] = array if array.dtype.kind in "biuf" else np.asarray(values, dtype=object)
-    return out
-
-
-def _categorical(values: list[str | None]) -> pd.Categorical:
-    """``pd.Categorical(values)`` (categories sorted, ``None`` missing) at a third of the cost.
-
-    The distinct values come from one C-level dict pass and the codes from one mapped lookup;
-    pandas would first hash every value through an object array. The categories are the rows'
-    own str objects (ids shared with the records): pandas' default would copy them into a new
-    string array per packed chunk, 10,000 container-instance ARNs each at cluster scale.
-    """
-    distinct = dict.fromkeys(values)
-    categories = sorted(value for value in distinct if value is not None)
-    if len(distinct) == 1:  # one cluster, no service...: nothing to look up per row
-        codes = np.full(len(values), 0 if categories else -1, dtype=np.int32)
-    else:
-        lookup: dict[str | None, int] = {value: code for code, value in enumerate(categories)}
-        lookup[None] = -1
-        codes = np.fromiter(map(lookup.__getitem__, values), dtype=np.int32, count=len(values))
-    return pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object))
-
-
-def _concat_categoricals(chunks: list[pd.Categorical]) -> pd.Categorical:
-    """One categorical from the packed chunks' categoricals, categories sorted.
-
-    Works on codes, so millions of rows never become Python objects again.
-    """
-    categories = sorted({value for chunk in chunks for value in chunk.categories.tolist()})
-    index = pd.Index(categories) if categories else pd.Index([], dtype=object)
-    codes = [
-        pd.Categorical(chunk, categories=index).codes
-        if not chunk.categories.equals(index)
-        else chunk.codes
-        for chunk in chunks
-    ]
-    merged = np.concatenate(codes) if codes else np.empty(0, dtype=np.int8)
-    return pd.Categorical.from_codes(merged, categories=index)
-
-
-def build_frame(name: str, chunks: list[dict[str, Any]]) -> pd.DataFrame:
-    """Build the frame ``name`` from packed chunks, with its schema's columns and dtypes."""
-    columns = list(SCHEMAS[name]._fields)
-    data: dict[str, Any] = {}
-    for column in columns:
-        parts = [chunk[column] for chunk in chunks if len(chunk[column])]
-        if column in CATEGORICAL:
-            data[column] = _concat_categoricals(parts)
-        else:
-            data[column] = np.concatenate(parts) if parts else np.empty(0, dtype=object)
-    for column in columns:
-        if column in _FLOAT_COLUMNS and data[column].dtype != np.float64:
-            data[column] = data[column].astype(np.float64)
-    # The arrays above are this frame's own (concatenated) copies: no second copy, which at a
-    # million lifecycles would briefly hold the series twice more (BENCHMARKS.md, P6).
-    return pd.DataFrame(data, columns=columns, copy=False)
+#: numpy dtype of the columns recorded as numbers, by their schema annotation.
+_NUMBER_DTYPES = {float: np.float64, int: np.int64, bool: np.bool_}
 
 
 #: The series' metrics (docs/results-reference.md). Their codes are fixed, so the control
@@ -277,8 +175,6 @@ METRICS = (
     "memory_utilization",
 )
 METRIC = {name: code for code, name in enumerate(METRICS)}
-#: The series' id columns, recorded as codes.
-_SERIES_IDS = ("metric", "cluster", "service", "container_instance")
 
 
 class _Codebook(dict[Any, int]):
@@ -314,124 +210,194 @@ class _Codebook(dict[Any, int]):
         return pd.Categorical.from_codes(recode[codes + 1], categories=categories)
 
 
-class SeriesChannel:
-    """The ``series`` channel: six numbers a row in one flat list, ids as codes.
+class Channel:
+    """One frame's records: numbers in one flat list, text in another, ids as codes.
 
-    The series gets a dozen rows a task lifecycle, more than every other channel together. A
-    list of tuples cost about 1 us a row to pack into columns, reading every tuple back once
-    per column; six numbers a row in one flat list are packed by a single ``np.fromiter`` call
-    (BENCHMARKS.md, "Series as numbers"). The hot path codes its ids itself
-    (``extend((t, METRIC[...], books["cluster"][name], -1, -1, value))``); :meth:`append`
-    takes a row with names, as the other channels do.
+    A row's numbers, then its ids and names (the :data:`CATEGORICAL` columns) coded by
+    per-column :class:`_Codebook` s, go to one flat list (:attr:`number_fields` is the order);
+    its free text (ARNs, reasons, messages) goes to a second list. Every :data:`COMPACT_ROWS` rows
+    (:meth:`pack`) the numbers become one float array by a single ``np.fromiter`` call and are
+    split into columns. Before, a channel was a list of tuples packed column by column, which
+    read every tuple back from memory once per column and cost about 1 us a series row
+    (BENCHMARKS.md, "Rows as numbers").
+
+    :meth:`append` takes a row with names in the schema's field order, as ``list.append`` did.
+    The hot path may record coded rows itself with :attr:`extend` (the values of
+    :attr:`number_fields`, ids coded with :attr:`books`) and :attr:`extend_text`, as the
+    control plane does for the series: ``t, value, metric, cluster, service,
+    container_instance``.
     """
 
-    __slots__ = ("_chunks", "_values", "books", "extend")
+    __slots__ = (
+        "_chunks",
+        "_get_ids",
+        "_get_plain",
+        "_get_texts",
+        "_id_books",
+        "_limit",
+        "_numbers",
+        "_texts",
+        "books",
+        "extend",
+        "extend_text",
+        "name",
+        "number_fields",
+        "text_fields",
+    )
 
-    def __init__(self) -> None:
-        self.books = {column: _Codebook() for column in _SERIES_IDS}
-        self.books["metric"] = _Codebook(METRICS)
-        self._values: list[float] = []
-        self.extend = self._values.extend
+    def __init__(
+        self, name: str, limit: int = COMPACT_ROWS, books: dict[str, _Codebook] | None = None
+    ) -> None:
+        """An empty channel of schema ``name`` that packs every ``limit`` rows.
+
+        ``books`` shares another channel's codes (rows added to a frame only).
+        """
+        self.name = name
+        self._limit = limit
+        fields = SCHEMAS[name]._fields
+        hints = typing.get_type_hints(SCHEMAS[name])
+        if books is None:
+            books = {field: _Codebook() for field in fields if field in CATEGORICAL}
+            if name == "series":
+                books["metric"] = _Codebook(METRICS)
+        self.books = books
+        ids = [i for i, f in enumerate(fields) if f in CATEGORICAL]
+        plain = [i for i, f in enumerate(fields) if i not in ids and hints[f] in _NUMBER_DTYPES]
+        texts = [i for i in range(len(fields)) if i not in ids and i not in plain]
+        # A row's numbers: its plain numbers, then its ids' codes, each in schema order.
+        self.number_fields = tuple(fields[i] for i in plain + ids)
+        self.text_fields = tuple(fields[i] for i in texts)
+        self._id_books = tuple(books[fields[i]] for i in ids)
+        self._get_plain = _getter(plain)
+        self._get_ids = _getter(ids)
+        self._get_texts = _getter(texts)
+        self._numbers: list[Any] = []
+        self._texts: list[Any] = []
+        self.extend = self._numbers.extend
+        self.extend_text = self._texts.extend
         self._chunks: list[dict[str, np.ndarray]] = []
 
     def append(self, row: tuple[Any, ...]) -> None:
-        """Record one row given with names (``SeriesRow`` order)."""
-        t, metric, cluster, service, instance, value = row
-        books = self.books
-        self.extend(
-            (
-                t,
-                books["metric"][metric],
-                books["cluster"][cluster],
-                books["service"][service],
-                books["container_instance"][instance],
-                value,
-            )
-        )
+        """Record one row given with names, in the schema's field order."""
+        extend = self.extend
+        extend(self._get_plain(row))
+        # Each id through its column's codebook, in one C-level loop (``__missing__`` included).
+        extend(map(dict.__getitem__, self._id_books, self._get_ids(row)))
+        self.extend_text(self._get_texts(row))
 
     def __len__(self) -> int:
-        return sum(len(chunk["t"]) for chunk in self._chunks) + len(self._values) // 6
+        packed = sum(len(chunk[self.number_fields[0]]) for chunk in self._chunks)
+        return packed + len(self._numbers) // len(self.number_fields)
 
-    def pack(self, limit: int = COMPACT_ROWS) -> None:
-        """Pack the rows into column arrays once there are at least ``limit`` of them."""
-        values = self._values
-        if not values or len(values) < 6 * limit:
+    def pack(self, limit: int | None = None) -> None:
+        """Pack the rows into column arrays once there are ``limit`` (default: the channel's)."""
+        numbers, texts = self._numbers, self._texts
+        width = len(self.number_fields)
+        if not numbers or len(numbers) < width * (limit or self._limit):
             return
         # fromiter: np.array would first look into every value for a nested sequence.
-        block = np.fromiter(values, dtype=np.float64, count=len(values)).reshape(-1, 6)
-        chunk = {"t": block[:, 0].copy(), "value": block[:, 5].copy()}
-        for j, column in enumerate(_SERIES_IDS, start=1):
-            # The smallest signed type that holds the codes so far (and -1).
-            dtype = np.result_type(np.int8, np.min_scalar_type(len(self.books[column])))
-            chunk[column] = block[:, j].astype(dtype)
+        block = np.fromiter(numbers, dtype=np.float64, count=len(numbers)).reshape(-1, width)
+        chunk: dict[str, np.ndarray] = {}
+        hints = typing.get_type_hints(SCHEMAS[self.name])
+        for j, field in enumerate(self.number_fields):
+            book = self.books.get(field)
+            # Codes: the smallest signed type that holds them so far (and -1).
+            dtype: Any = (
+                np.result_type(np.int8, np.min_scalar_type(len(book)))
+                if book is not None
+                else _NUMBER_DTYPES[hints[field]]
+            )
+            chunk[field] = block[:, j].astype(dtype)  # a copy: the block is dropped
+        if self.text_fields:
+            flat = np.empty(len(texts), dtype=object)
+            flat[:] = texts  # objects as they are (np.array would look into them)
+            columns = flat.reshape(-1, len(self.text_fields))
+            for j, field in enumerate(self.text_fields):
+                chunk[field] = columns[:, j].copy()
         self._chunks.append(chunk)
-        values.clear()  # in place: ``extend`` stays bound to this list
+        numbers.clear()  # in place: ``extend`` stays bound to these lists
+        texts.clear()
 
-    def frame(self) -> pd.DataFrame:
-        """The ``series`` frame of every row so far (the channel can go on recording)."""
+    def set(self, index: int, field: str, value: Any) -> None:
+        """Replace one recorded text value (the task ARN of a placement, known after it)."""
         self.pack(limit=1)
+        for chunk in self._chunks:
+            if index < len(chunk[field]):
+                chunk[field][index] = value
+                return
+            index -= len(chunk[field])
+        raise IndexError(index)
+
+    def frame(self, extra: list[tuple[Any, ...]] | None = None) -> pd.DataFrame:
+        """The frame of the rows recorded so far, plus ``extra`` rows (not recorded)."""
+        self.pack(limit=1)
+        chunks = self._chunks
+        if extra:
+            more = Channel(self.name, books=self.books)
+            for row in extra:
+                more.append(row)
+            more.pack(limit=1)
+            chunks = [*chunks, *more._chunks]
+        fields = SCHEMAS[self.name]._fields
         data: dict[str, Any] = {}
-        for column in SeriesRow._fields:
-            parts = [chunk[column] for chunk in self._chunks]
-            if column in self.books:
+        for field in fields:
+            parts = [chunk[field] for chunk in chunks]
+            book = self.books.get(field)
+            if book is not None:
                 codes = np.concatenate(parts) if parts else np.empty(0, dtype=np.int8)
-                data[column] = self.books[column].categorical(codes)
-            else:
-                data[column] = np.concatenate(parts) if parts else np.empty(0, dtype=np.float64)
-        return pd.DataFrame(data, columns=list(SeriesRow._fields), copy=False)
+                data[field] = book.categorical(codes)
+            elif parts:
+                data[field] = np.concatenate(parts)
+            else:  # no rows: floats are float64, anything else objects, as frames always had
+                hint = typing.get_type_hints(SCHEMAS[self.name])[field]
+                data[field] = np.empty(0, dtype=np.float64 if hint is float else object)
+        # The arrays above are this frame's own: no second copy, which at a million lifecycles
+        # would briefly hold the series twice (BENCHMARKS.md, P6).
+        return pd.DataFrame(data, columns=list(fields), copy=False)
+
+
+def _getter(indexes: list[int]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """``row -> tuple of row[i] for i in indexes`` in one C call (``itemgetter``)."""
+    if not indexes:
+        return lambda row: ()
+    if len(indexes) == 1:
+        index = indexes[0]
+        return lambda row: (row[index],)
+    return itemgetter(*indexes)
 
 
 class Recorder:
-    """Append-only channels, one list of tuples per frame, packed into columns as they grow.
+    """One :class:`Channel` per frame; recording a row is one ``append`` of a plain tuple.
 
-    The hot path appends a plain tuple to a channel's list (the ``series`` is a
-    :class:`SeriesChannel` of numbers). When a list passes :data:`COMPACT_ROWS` rows
-    (:data:`TASK_COMPACT_ROWS` for ``tasks``), :meth:`compact` packs it into column arrays and
-    empties it in place (so references to its ``append`` stay valid); a run of a million task
-    lifecycles keeps its results in a few hundred MiB instead of many GiB of tuples.
+    The series, a dozen rows a task lifecycle, is recorded by the control plane with codes
+    (``Channel.extend``). The channels pack their rows into column arrays as they grow, so a run
+    of a million task lifecycles keeps its results in a few hundred MiB instead of many GiB.
 
     Attributes:
         placements: ``None`` unless placement explanations are on (``explain``).
     """
 
-    __slots__ = ("_packed", "events", "failures", "instances", "placements", "series", "tasks")
+    __slots__ = ("events", "failures", "instances", "placements", "series", "tasks")
 
     def __init__(self, *, explain: bool = False) -> None:
-        # Rows are plain tuples in their schema's field order (a NamedTuple call costs more
-        # than the append on the hot path); the schemas name the columns when frames are built.
-        self.tasks: list[tuple[Any, ...]] = []
-        self.failures: list[tuple[Any, ...]] = []
-        self.instances: list[tuple[Any, ...]] = []
-        self.events: list[tuple[Any, ...]] = []
-        self.series = SeriesChannel()
-        self.placements: list[tuple[Any, ...]] | None = [] if explain else None
-        self._packed: dict[str, list[dict[str, np.ndarray]]] = {name: [] for name in SCHEMAS}
+        self.tasks = Channel("tasks", limit=TASK_COMPACT_ROWS)
+        self.failures = Channel("failures")
+        self.instances = Channel("instances")
+        self.events = Channel("events")
+        self.series = Channel("series")
+        self.placements: Channel | None = Channel("placements") if explain else None
 
     def compact(self, *, limit: int | None = None) -> None:
-        """Pack every channel holding at least ``limit`` rows into column arrays.
-
-        Without ``limit``, each channel packs at its own threshold (:data:`COMPACT_ROWS`,
-        :data:`TASK_COMPACT_ROWS` for ``tasks``).
-        """
-        self.series.pack(COMPACT_ROWS if limit is None else limit)
+        """Pack every channel holding at least ``limit`` rows (default: its own threshold)."""
         for name in SCHEMAS:
-            rows = getattr(self, name)
-            if name == "series" or rows is None:
-                continue
-            at = limit
-            if at is None:
-                at = TASK_COMPACT_ROWS if name == "tasks" else COMPACT_ROWS
-            if len(rows) >= at:
-                self._packed[name].append(_pack(name, rows))
-                rows.clear()
+            channel = getattr(self, name)
+            if channel is not None:
+                channel.pack(limit)
 
     def count(self, name: str) -> int:
         """Rows recorded in channel ``name`` so far, packed or not."""
-        rows = getattr(self, name)
-        if name == "series":
-            return len(rows)
-        packed = sum(len(next(iter(chunk.values()))) for chunk in self._packed[name])
-        return packed + (len(rows) if rows is not None else 0)
+        channel = getattr(self, name)
+        return len(channel) if channel is not None else 0
 
     def frames(self, extra: dict[str, list[Any]] | None = None) -> dict[str, pd.DataFrame]:
         """Build every frame (``placements`` only when recorded).
@@ -441,14 +407,8 @@ class Recorder:
                 still alive at the end), leaving the channels themselves untouched.
         """
         extra = extra or {}
-        out = {}
-        for name in SCHEMAS:
-            rows = getattr(self, name)
-            if rows is None:
-                continue
-            if name == "series":
-                out[name] = self.series.frame()
-                continue
-            chunks = [*self._packed[name], _pack(name, rows + extra.get(name, []))]
-            out[name] = build_frame(name, chunks)
-        return out
+        return {
+            name: channel.frame(extra.get(name))
+            for name in SCHEMAS
+            if (channel := getattr(self, name)) is not None
+        }

@@ -25,7 +25,7 @@ from ecssim.control.records import InstanceRecord
 from ecssim.control.selectors import resolve
 from ecssim.distributions import Distribution, parse_distribution, parse_mtbf
 from ecssim.errors import InputError
-from ecssim.metrics import Recorder
+from ecssim.metrics import Channel, Recorder
 from ecssim.model.catalogue import get_instance_type
 from ecssim.model.enums import StopCode
 from ecssim.parameters import SimParameters
@@ -108,7 +108,7 @@ class Simulation:
     @explain.setter
     def explain(self, on: bool) -> None:
         if on and self.recorder.placements is None:
-            self.recorder.placements = []
+            self.recorder.placements = Channel("placements")
         elif not on:
             self.recorder.placements = None
 

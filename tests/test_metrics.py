@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ecssim.metrics import METRIC, METRICS, SeriesChannel, SeriesRow
+from ecssim.metrics import CATEGORICAL, METRIC, METRICS, Channel, InstanceRow, SeriesRow
 from ecssim.scenario.loader import load_scenario
 from ecssim.simulation import Simulation
 
@@ -38,16 +39,17 @@ def test_packing_channels_mid_run_gives_identical_frames():
     assert len(plain["series"]) > 100 and len(plain["tasks"]) > 10
 
 
-def test_compact_empties_the_lists_in_place():
+def test_recording_goes_on_through_bound_appends_after_a_pack():
     sim = Simulation.from_scenario(load_scenario(QUICKSTART))
     sim.run(until=3600.0)
-    tasks, extend = sim.recorder.tasks, sim.recorder.series.extend
-    rows = len(sim.recorder.series)
-    sim.recorder.compact(limit=1)
-    assert sim.recorder.tasks is tasks and len(tasks) == 0
-    assert len(sim.recorder.series) == rows  # packed, not lost
+    recorder = sim.recorder
+    tasks, extend = len(recorder.tasks), recorder.series.extend
+    rows = len(recorder.series)
+    recorder.compact(limit=1)
+    assert not recorder.series._numbers and not recorder.tasks._numbers  # all packed
+    assert (len(recorder.series), len(recorder.tasks)) == (rows, tasks)  # and nothing lost
     # The hot path holds the series' bound ``extend``: it must still record after a pack.
-    extend((3600.0, METRIC["tasks_running"], -1, -1, -1, 7))
+    extend((3600.0, 7, METRIC["tasks_running"], -1, -1, -1))
     series = sim.result().series
     assert len(series) == rows + 1
     assert series.iloc[-1][["metric", "value"]].tolist() == ["tasks_running", 7.0]
@@ -69,7 +71,7 @@ def test_compact_empties_the_lists_in_place():
 )
 def test_series_channel_frame_is_the_frame_of_its_rows(rows, packs):
     """Rows recorded by name or by code, packed anywhere: the frame pandas builds from them."""
-    channel = SeriesChannel()
+    channel = Channel("series")
     for i, row in enumerate(rows):
         if i % 2:
             channel.append(row)
@@ -79,11 +81,11 @@ def test_series_channel_frame_is_the_frame_of_its_rows(rows, packs):
             channel.extend(
                 (
                     t,
+                    value,
                     books["metric"][metric],
                     books["cluster"][cluster],
                     books["service"][service],
                     books["container_instance"][instance],
-                    value,
                 )
             )
         if i in packs:
@@ -102,20 +104,69 @@ def test_series_channel_frame_is_the_frame_of_its_rows(rows, packs):
 
 
 def test_task_rows_are_packed_at_their_own_threshold(monkeypatch):
-    # Task rows are packed sooner than series rows (TASK_COMPACT_ROWS): the control plane
-    # packs when either channel reaches its threshold, and the frames do not change.
-    import ecssim.control.plane as plane
+    # Task rows are packed sooner than series rows (TASK_COMPACT_ROWS): each channel packs
+    # when it reaches its own threshold, and the frames do not change.
     import ecssim.metrics as metrics
 
     plain = _frames(None)
     monkeypatch.setattr(metrics, "TASK_COMPACT_ROWS", 4)
-    monkeypatch.setattr(plane, "TASK_COMPACT_ROWS", 4)
     sim = Simulation.from_scenario(load_scenario(QUICKSTART))
     sim.run(until=6 * 3600.0)
-    assert len(sim.recorder._packed["tasks"]) >= 2  # packed during the run
+    assert len(sim.recorder.tasks._chunks) >= 2  # packed during the run
     assert not sim.recorder.series._chunks  # the series has its own, larger threshold
     # count() sees packed and pending rows: every stopped task was recorded once.
     assert sim.recorder.count("tasks") == plain["tasks"]["stopped_at"].notna().sum()
     assert sim.recorder.count("series") == len(plain["series"])
     for name, frame in sim.result().frames.items():
         pd.testing.assert_frame_equal(frame, plain[name], obj=name)
+
+
+_NAMES = st.sampled_from(["a", "b", "c", None])
+
+
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["arn:ci/1", "arn:ci/2"]),  # container_instance (an id)
+            st.sampled_from(["i-1", "i-2", None]),  # ec2_instance_id (text)
+            _NAMES,
+            _NAMES,
+            _NAMES,
+            _NAMES,
+            _NAMES,
+            st.integers(0, 2**40),  # registered_cpu
+            st.integers(0, 2**40),
+            st.floats(allow_nan=True, allow_infinity=False, width=64),
+            st.floats(0, 1e9),
+            st.floats(0, 1e9),
+            _NAMES,
+            st.booleans(),  # agent_connected
+            st.floats(0, 10),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    packs=st.lists(st.integers(0, 30), max_size=3),
+)
+def test_a_channel_frame_holds_its_rows_with_the_schema_dtypes(rows, packs):
+    """Ids, text, integers, booleans and floats of any channel come back as they went in."""
+    channel = Channel("instances")
+    for i, row in enumerate(rows):
+        channel.append(row)
+        if i in packs:
+            channel.pack(limit=1)
+    frame = channel.frame(extra=rows[:2])  # extra rows join the frame only
+    assert len(channel) == len(rows) and len(frame) == len(rows) + min(len(rows), 2)
+    expected = rows + rows[:2]
+    for j, field in enumerate(InstanceRow._fields):
+        values = [row[j] for row in expected]
+        column = frame[field]
+        if field in CATEGORICAL:
+            assert column.dtype == "category"
+            assert list(column.cat.categories) == sorted({v for v in values if v is not None})
+        if field in CATEGORICAL or isinstance(values[0], str | None):
+            # Missing ids and text read back as pandas' missing value (NaN on pandas 3's str).
+            assert [None if pd.isna(v) else v for v in column.tolist()] == values
+        else:
+            np.testing.assert_array_equal(column.to_numpy(), np.asarray(values))
+            assert column.dtype.kind == {int: "i", bool: "b", float: "f"}[type(values[0])], field

@@ -33,7 +33,6 @@ from ecssim.control.records import ClusterRecord, Deployment, InstanceRecord, Se
 from ecssim.errors import EcssimError
 from ecssim.metrics import (
     METRIC,
-    TASK_COMPACT_ROWS,
     EventRow,
     FailureRow,
     InstanceRow,
@@ -58,7 +57,7 @@ from ecssim.placement.engine import (
 from ecssim.placement.query import parse_expression
 from ecssim.rng import Streams, stable_hash
 
-# Codes of the levels the control plane records on every task (metrics.SeriesChannel).
+# Codes of the levels the control plane records on every task (metrics.Channel.extend).
 _CPU_RESERVED = METRIC["cpu_reserved"]
 _MEMORY_RESERVED = METRIC["memory_reserved"]
 _TASKS_PENDING = METRIC["tasks_pending"]
@@ -820,8 +819,7 @@ class ControlPlane:
         if self._unnamed_placement >= 0:
             placements = self.recorder.placements
             assert placements is not None
-            placed = placements[self._unnamed_placement]
-            placements[self._unnamed_placement] = (placed[0], task.arn, *placed[2:])
+            placements.set(self._unnamed_placement, "task_arn", task.arn)
             self._unnamed_placement = -1
         cluster = task.cluster
         instance = cluster.instances[row]
@@ -854,13 +852,13 @@ class ControlPlane:
         now, series = self.env.now, self.recorder.series
         books, extend = series.books, series.extend
         name, arn = books["cluster"][cluster.name], books["container_instance"][instance.arn]
-        extend((now, _CPU_RESERVED, name, -1, -1, cluster.cpu_reserved))
-        extend((now, _MEMORY_RESERVED, name, -1, -1, cluster.memory_reserved))
+        extend((now, cluster.cpu_reserved, _CPU_RESERVED, name, -1, -1))
+        extend((now, cluster.memory_reserved, _MEMORY_RESERVED, name, -1, -1))
         if pending:
             cluster.tasks_pending += pending
-            extend((now, _TASKS_PENDING, name, -1, -1, cluster.tasks_pending))
-        extend((now, _CPU_RESERVED, name, -1, arn, instance.reserved_cpu))
-        extend((now, _MEMORY_RESERVED, name, -1, arn, instance.reserved_memory))
+            extend((now, cluster.tasks_pending, _TASKS_PENDING, name, -1, -1))
+        extend((now, instance.reserved_cpu, _CPU_RESERVED, name, -1, arn))
+        extend((now, instance.reserved_memory, _MEMORY_RESERVED, name, -1, arn))
 
     def _release(self, task: Task) -> None:
         if not task.reserved:
@@ -1048,16 +1046,16 @@ class ControlPlane:
                 self._running_reserved(task, -1)
         if old < _RUNNING:
             cluster.tasks_pending -= 1
-            extend((now, _TASKS_PENDING, name, -1, -1, cluster.tasks_pending))
+            extend((now, cluster.tasks_pending, _TASKS_PENDING, name, -1, -1))
         elif old == _RUNNING:
             cluster.tasks_running -= 1
-            extend((now, _TASKS_RUNNING, name, -1, -1, cluster.tasks_running))
+            extend((now, cluster.tasks_running, _TASKS_RUNNING, name, -1, -1))
             if task.service is not None:
                 self._service_levels(task.service)
                 self.wake(task.service)
         if status == _RUNNING:
             cluster.tasks_running += 1
-            extend((now, _TASKS_RUNNING, name, -1, -1, cluster.tasks_running))
+            extend((now, cluster.tasks_running, _TASKS_RUNNING, name, -1, -1))
             service = task.service
             if service is not None and task.desired_status == DesiredStatus.RUNNING:
                 service.pending -= 1
@@ -1301,9 +1299,8 @@ class ControlPlane:
                 self._check_drained(instance)
         recorder = self.recorder
         recorder.tasks.append(self._task_row(task))
-        recorder.series.pack()  # a length check until COMPACT_ROWS rows are waiting
-        if len(recorder.tasks) >= TASK_COMPACT_ROWS:
-            recorder.compact()
+        recorder.tasks.pack()  # each a length check until its threshold is reached
+        recorder.series.pack()
         cluster = task.cluster
         self._stopped.append((self.now, cluster, task.id))
         horizon = self.now - self.params.deregistered_visible
