@@ -193,21 +193,39 @@ class _Codebook(dict[Any, int]):
         code = self[value] = len(self) - 1
         return code
 
-    def categorical(self, codes: np.ndarray) -> pd.Categorical:
-        """The categorical of ``codes``: categories are the values present, sorted."""
+    def categorical(self, parts: list[np.ndarray]) -> pd.Categorical:
+        """The categorical of the codes in ``parts``: categories are the values present, sorted.
+
+        Works chunk by chunk, so the only array as long as the frame is the result, in the
+        small integer type pandas would choose: at a million lifecycles the series has 12
+        million rows, and whole-column temporaries in numpy's index type cost hundreds of MiB.
+        """
         values = list(self)[1:]  # in code order; None (-1) comes first
-        codes = codes.astype(np.intp)
-        used = np.zeros(len(values), dtype=bool)
-        used[codes[codes >= 0]] = True
-        present = used.nonzero()[0]
+        used = np.zeros(len(values) + 1, dtype=bool)  # by code + 1
+        for part in parts:
+            used[part + 1] = True  # each chunk's type holds its codes + 1 (Channel.pack)
+        present = used[1:].nonzero()[0]
         order = sorted(range(len(present)), key=lambda i: values[present[i]])
         # The new code of each old one, indexed by old code + 1 so that -1 stays -1.
-        recode = np.full(len(values) + 1, -1, dtype=np.int32)
-        recode[present[order] + 1] = np.arange(len(present), dtype=np.int32)
+        recode = np.full(len(values) + 1, -1, dtype=_code_dtype(len(present)))
+        recode[present[order] + 1] = np.arange(len(present))
+        codes: np.ndarray = np.empty(sum(len(part) for part in parts), dtype=recode.dtype)
+        at = 0
+        for part in parts:
+            codes[at : at + len(part)] = recode[part + 1]
+            at += len(part)
         names = [values[present[i]] for i in order]
         # pandas' own dtype for the names (str on pandas 3), as the other channels' categoricals.
         categories = pd.Index(names) if names else pd.Index([], dtype=object)
-        return pd.Categorical.from_codes(recode[codes + 1], categories=categories)
+        return pd.Categorical.from_codes(codes, categories=categories)
+
+
+def _code_dtype(n: int) -> type[np.signedinteger[Any]]:
+    """The integer type pandas gives the codes of ``n`` categories (holds -1 to ``n``)."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n < np.iinfo(dtype).max:
+            return dtype
+    return np.int64
 
 
 class Channel:
@@ -301,12 +319,8 @@ class Channel:
         hints = typing.get_type_hints(SCHEMAS[self.name])
         for j, field in enumerate(self.number_fields):
             book = self.books.get(field)
-            # Codes: the smallest signed type that holds them so far (and -1).
-            dtype: Any = (
-                np.result_type(np.int8, np.min_scalar_type(len(book)))
-                if book is not None
-                else _NUMBER_DTYPES[hints[field]]
-            )
+            # Codes: the smallest type that holds them so far, -1 and code + 1 (categorical).
+            dtype = _code_dtype(len(book)) if book is not None else _NUMBER_DTYPES[hints[field]]
             chunk[field] = block[:, j].astype(dtype)  # a copy: the block is dropped
         if self.text_fields:
             flat = np.empty(len(texts), dtype=object)
@@ -344,8 +358,7 @@ class Channel:
             parts = [chunk[field] for chunk in chunks]
             book = self.books.get(field)
             if book is not None:
-                codes = np.concatenate(parts) if parts else np.empty(0, dtype=np.int8)
-                data[field] = book.categorical(codes)
+                data[field] = book.categorical(parts)
             elif parts:
                 data[field] = np.concatenate(parts)
             else:  # no rows: floats are float64, anything else objects, as frames always had
