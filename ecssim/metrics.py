@@ -152,7 +152,8 @@ COMPACT_ROWS = 200_000
 #: row 6, and tasks end one a lifecycle against a dozen series rows.
 TASK_COMPACT_ROWS = 20_000
 
-#: numpy dtype of the columns recorded as numbers, by their schema annotation.
+#: numpy dtype of the columns recorded as numbers, by their schema annotation. Every number
+#: passes through a float64 when packed: integers are exact up to 2**53.
 _NUMBER_DTYPES = {float: np.float64, int: np.int64, bool: np.bool_}
 
 
@@ -333,14 +334,17 @@ class Channel:
         texts.clear()
 
     def set(self, index: int, field: str, value: Any) -> None:
-        """Replace one recorded text value (the task ARN of a placement, known after it)."""
-        self.pack(limit=1)
+        """Replace the text ``field`` of row ``index`` (the task ARN of a placement, known after).
+
+        The control plane does this right after recording the row, so it is nearly always
+        still in the text list; no chunk is packed for it.
+        """
         for chunk in self._chunks:
             if index < len(chunk[field]):
                 chunk[field][index] = value
                 return
             index -= len(chunk[field])
-        raise IndexError(index)
+        self._texts[index * len(self.text_fields) + self.text_fields.index(field)] = value
 
     def frame(self, extra: list[tuple[Any, ...]] | None = None) -> pd.DataFrame:
         """The frame of the rows recorded so far, plus ``extra`` rows (not recorded)."""

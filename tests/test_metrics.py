@@ -170,3 +170,18 @@ def test_a_channel_frame_holds_its_rows_with_the_schema_dtypes(rows, packs):
         else:
             np.testing.assert_array_equal(column.to_numpy(), np.asarray(values))
             assert column.dtype.kind == {int: "i", bool: "b", float: "f"}[type(values[0])], field
+
+
+def test_set_replaces_a_text_value_packed_or_not():
+    """The control plane names a placement's task after recording it (``Channel.set``)."""
+    channel = Channel("placements")
+    row = (1.0, None, "c", "g", 3, 2, 2, "2,1", "arn:ci/1", None, None)
+    for _ in range(3):
+        channel.append(row)
+    channel.pack(limit=1)
+    channel.append(row)
+    channel.set(1, "task_arn", "arn:task/b")  # packed
+    channel.set(3, "task_arn", "arn:task/d")  # not yet
+    assert len(channel._chunks) == 1 and len(channel._texts) > 0  # set packed nothing
+    arns = [None if pd.isna(arn) else arn for arn in channel.frame()["task_arn"].tolist()]
+    assert arns == [None, "arn:task/b", None, "arn:task/d"]
