@@ -849,16 +849,18 @@ class ControlPlane:
         cluster.memory_reserved += memory
         instance.reserved_cpu += cpu
         instance.reserved_memory += memory
+        # Series rows as numbers: t, value, then the codes of metric, cluster, service, instance.
         now, series = self.env.now, self.recorder.series
         books, extend = series.books, series.extend
-        name, arn = books["cluster"][cluster.name], books["container_instance"][instance.arn]
-        extend((now, cluster.cpu_reserved, _CPU_RESERVED, name, -1, -1))
-        extend((now, cluster.memory_reserved, _MEMORY_RESERVED, name, -1, -1))
+        at = books["cluster"][cluster.name]
+        on = books["container_instance"][instance.arn]
+        extend((now, cluster.cpu_reserved, _CPU_RESERVED, at, -1, -1))
+        extend((now, cluster.memory_reserved, _MEMORY_RESERVED, at, -1, -1))
         if pending:
             cluster.tasks_pending += pending
-            extend((now, cluster.tasks_pending, _TASKS_PENDING, name, -1, -1))
-        extend((now, instance.reserved_cpu, _CPU_RESERVED, name, -1, arn))
-        extend((now, instance.reserved_memory, _MEMORY_RESERVED, name, -1, arn))
+            extend((now, cluster.tasks_pending, _TASKS_PENDING, at, -1, -1))
+        extend((now, instance.reserved_cpu, _CPU_RESERVED, at, -1, on))
+        extend((now, instance.reserved_memory, _MEMORY_RESERVED, at, -1, on))
 
     def _release(self, task: Task) -> None:
         if not task.reserved:
@@ -1038,7 +1040,7 @@ class ControlPlane:
             return  # still starting, or still on its way out: no level changes
         cluster = task.cluster
         now, series = self.env.now, self.recorder.series
-        name, extend = series.books["cluster"][cluster.name], series.extend
+        at, extend = series.books["cluster"][cluster.name], series.extend
         if self.usage_families and task.task_definition.family in self.usage_families:
             if status == _RUNNING:
                 self._running_reserved(task, 1)
@@ -1046,16 +1048,16 @@ class ControlPlane:
                 self._running_reserved(task, -1)
         if old < _RUNNING:
             cluster.tasks_pending -= 1
-            extend((now, cluster.tasks_pending, _TASKS_PENDING, name, -1, -1))
+            extend((now, cluster.tasks_pending, _TASKS_PENDING, at, -1, -1))
         elif old == _RUNNING:
             cluster.tasks_running -= 1
-            extend((now, cluster.tasks_running, _TASKS_RUNNING, name, -1, -1))
+            extend((now, cluster.tasks_running, _TASKS_RUNNING, at, -1, -1))
             if task.service is not None:
                 self._service_levels(task.service)
                 self.wake(task.service)
         if status == _RUNNING:
             cluster.tasks_running += 1
-            extend((now, cluster.tasks_running, _TASKS_RUNNING, name, -1, -1))
+            extend((now, cluster.tasks_running, _TASKS_RUNNING, at, -1, -1))
             service = task.service
             if service is not None and task.desired_status == DesiredStatus.RUNNING:
                 service.pending -= 1
