@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable
+from functools import partial
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -374,13 +375,23 @@ class Channel:
 
 
 def _getter(indexes: list[int]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
-    """``row -> tuple of row[i] for i in indexes`` in one C call (``itemgetter``)."""
-    if not indexes:
-        return lambda row: ()
-    if len(indexes) == 1:
-        index = indexes[0]
-        return lambda row: (row[index],)
-    return itemgetter(*indexes)
+    """``row -> tuple of row[i] for i in indexes`` in one C call where it can be.
+
+    Module-level functions and ``partial`` rather than lambdas, so a recorder can be pickled.
+    """
+    if len(indexes) > 1:
+        return itemgetter(*indexes)
+    if indexes:
+        return partial(_one, indexes[0])
+    return _none
+
+
+def _one(index: int, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (row[index],)
+
+
+def _none(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return ()
 
 
 class Recorder:

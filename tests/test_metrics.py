@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -185,3 +186,13 @@ def test_set_replaces_a_text_value_packed_or_not():
     assert len(channel._chunks) == 1 and len(channel._texts) > 0  # set packed nothing
     arns = [None if pd.isna(arn) else arn for arn in channel.frame()["task_arn"].tolist()]
     assert arns == [None, "arn:task/b", None, "arn:task/d"]
+
+
+def test_a_recorder_pickles_mid_run_and_goes_on_recording():
+    sim = Simulation.from_scenario(load_scenario(QUICKSTART))
+    sim.run(until=3600.0)
+    copy = pickle.loads(pickle.dumps(sim.recorder))
+    for name, frame in sim.recorder.frames().items():
+        pd.testing.assert_frame_equal(copy.frames()[name], frame, obj=name)
+    copy.series.extend((3600.0, 7, METRIC["tasks_running"], -1, -1, -1))  # its own list
+    assert len(copy.series) == len(sim.recorder.series) + 1
