@@ -90,7 +90,7 @@ class _Fit:
         "static",
     )
 
-    def __init__(self, shape: tuple[Any, ...], mask: np.ndarray) -> None:
+    def __init__(self, shape: tuple[Any, ...], capacity: int) -> None:
         cpu, memory, eni, gpu, tcp, udp, dynamic = shape
         self.cpu: int = cpu
         self.memory: int = memory
@@ -99,7 +99,7 @@ class _Fit:
         self.dynamic: int = dynamic
         self.static: int = len(tcp) + len(udp)
         self.ports = tuple(("tcp", port) for port in tcp) + tuple(("udp", port) for port in udp)
-        self.mask = mask
+        self.mask = np.zeros(capacity, dtype=bool)
         # The resource left where the shape fits, else NO_FIT (binpack_keys); None until asked.
         self.cpu_keys: np.ndarray | None = None
         self.memory_keys: np.ndarray | None = None
@@ -269,9 +269,8 @@ class ClusterState:
         if fit is None:
             if len(self._fits) >= self.FIT_CACHE:
                 del self._fits[next(iter(self._fits))]  # the oldest
-            mask = np.zeros(self._capacity, dtype=bool)
-            mask[: self.n] = self._fit_all(shape)
-            fit = self._fits[shape] = _Fit(shape, mask)
+            fit = self._fits[shape] = _Fit(shape, self._capacity)
+            fit.mask[: self.n] = self._fit_all(fit)
         return fit
 
     def binpack_keys(self, requirement: Requirement, resource: str) -> np.ndarray:
@@ -310,23 +309,21 @@ class ClusterState:
             self._penalties[(name, values)] = penalty
         return penalty
 
-    def _fit_all(self, shape: tuple[Any, ...]) -> np.ndarray:
-        cpu, memory, eni, gpu, tcp, udp, dynamic = shape
-        ok = self.remaining_cpu >= cpu
-        ok &= self.remaining_memory >= memory
+    def _fit_all(self, fit: _Fit) -> np.ndarray:
+        """Where ``fit``'s shape fits, over every instance (``_refresh_fit`` does one row)."""
+        ok = self.remaining_cpu >= fit.cpu
+        ok &= self.remaining_memory >= fit.memory
         ok &= self.available()
-        if tcp or udp:
-            ok &= self.static_ports + len(tcp) + len(udp) <= MAX_RESERVED_PORTS
-            for port in tcp:
-                ok &= self.port_free("tcp", port)
-            for port in udp:
-                ok &= self.port_free("udp", port)
-        if eni:
-            ok &= self.remaining_eni >= eni
-        if gpu:
-            ok &= self.remaining_gpu >= gpu
-        if dynamic:
-            ok &= self.dynamic_ports + dynamic <= DYNAMIC_PORTS
+        if fit.static:
+            ok &= self.static_ports + fit.static <= MAX_RESERVED_PORTS
+            for protocol, port in fit.ports:
+                ok &= self.port_free(protocol, port)
+        if fit.eni:
+            ok &= self.remaining_eni >= fit.eni
+        if fit.gpu:
+            ok &= self.remaining_gpu >= fit.gpu
+        if fit.dynamic:
+            ok &= self.dynamic_ports + fit.dynamic <= DYNAMIC_PORTS
         return ok
 
     def _refresh_fit(self, row: int) -> None:

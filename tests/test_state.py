@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecssim.model.enums import InstanceStatus
-from ecssim.state import RESERVED_PORTS, ClusterState
+from ecssim.state import RESERVED_PORTS, ClusterState, _Fit
 
 _ARRAYS = (
     "remaining_cpu",
@@ -241,5 +241,5 @@ def test_kept_fit_masks_equal_a_fresh_computation(ops):
                 registered_at=0.0,
             )
         for s in shapes:
-            fresh = ClusterState._fit_all(state, ClusterState._shape(s))
+            fresh = state._fit_all(_Fit(ClusterState._shape(s), state._capacity))
             assert np.array_equal(state.fit_mask(s), fresh), (op, s)
