@@ -334,8 +334,15 @@ def place(
     if rows is None:
         assert ok is not None
         rows = ok.nonzero()[0]
-    row = int(rows[0]) if len(rows) == 1 else int(rows[rng.integers(len(rows))])
-    return Decision(row, None, -1, counts)
+    return Decision(_draw(rows, rng), None, -1, counts)
+
+
+def _draw(rows: np.ndarray, rng: np.random.Generator) -> int:
+    """The tie-break among the rows left after the strategies (in row order).
+
+    One draw from the cluster's placement stream; none when a single row is left.
+    """
+    return int(rows[0]) if len(rows) == 1 else int(rows[rng.integers(len(rows))])
 
 
 def _keyed_binpack(strategies: tuple[StrategySpec, ...]) -> tuple[str | None, str] | None:
@@ -392,8 +399,8 @@ def _place_keyed(
 def _draw_lowest(keys: np.ndarray, first: int, rng: np.random.Generator) -> int:
     """The row among those with the lowest key; ``first`` is the first of them (``argmin``).
 
-    Draws as the mask path does, ``rows[rng.integers(len(rows))]`` over the tied rows in row
-    order, and not at all when ``first`` is the only one.
+    Draws as the mask path does (:func:`_draw` over the tied rows), and not at all when
+    ``first`` is the only one.
     """
     best = keys[first]
     rest = keys[first + 1 :]
@@ -403,8 +410,7 @@ def _draw_lowest(keys: np.ndarray, first: int, rng: np.random.Generator) -> int:
     # ``first`` on only.
     if not len(rest) or rest[rest.argmin()] != best:
         return first
-    tied = (keys[first:] == best).nonzero()[0]
-    return first + int(tied[rng.integers(len(tied))])
+    return first + _draw((keys[first:] == best).nonzero()[0], rng)
 
 
 def place_on(state: ClusterState, request: PlacementRequest, row: int) -> Decision:
