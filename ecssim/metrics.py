@@ -250,6 +250,7 @@ class Channel:
 
     __slots__ = (
         "_chunks",
+        "_dtypes",
         "_get_ids",
         "_get_plain",
         "_get_texts",
@@ -266,14 +267,14 @@ class Channel:
     )
 
     def __init__(
-        self, name: str, limit: int = COMPACT_ROWS, books: dict[str, _Codebook] | None = None
+        self, name: str, limit: int | None = None, books: dict[str, _Codebook] | None = None
     ) -> None:
-        """An empty channel of schema ``name`` that packs every ``limit`` rows.
+        """An empty channel of schema ``name`` that packs every ``limit`` rows (COMPACT_ROWS).
 
         ``books`` shares another channel's codes (rows added to a frame only).
         """
         self.name = name
-        self._limit = limit
+        self._limit = limit or COMPACT_ROWS
         fields = SCHEMAS[name]._fields
         hints = typing.get_type_hints(SCHEMAS[name])
         if books is None:
@@ -287,6 +288,13 @@ class Channel:
         # A row's numbers: its plain numbers, then its ids' codes, each in schema order.
         self.number_fields = tuple(fields[i] for i in plain + ids)
         self.text_fields = tuple(fields[i] for i in texts)
+        # Each field's packed type: codes in the smallest type for their book's size (at pack
+        # time), numbers by their annotation, text as objects.
+        self._dtypes: dict[str, Any] = {
+            field: _NUMBER_DTYPES.get(hints[field], object)
+            for field in fields
+            if field not in books
+        }
         self._id_books = tuple(books[fields[i]] for i in ids)
         self._get_plain = _getter(plain)
         self._get_ids = _getter(ids)
@@ -309,20 +317,22 @@ class Channel:
         packed = sum(len(chunk[self.number_fields[0]]) for chunk in self._chunks)
         return packed + len(self._numbers) // len(self.number_fields)
 
-    def pack(self, limit: int | None = None) -> None:
-        """Pack the rows into column arrays once there are ``limit`` (default: the channel's)."""
+    def pack(self, limit: int | None = None) -> bool:
+        """Pack the rows into column arrays once there are ``limit`` (default: the channel's).
+
+        Returns whether it packed.
+        """
         numbers, texts = self._numbers, self._texts
         width = len(self.number_fields)
         if not numbers or len(numbers) < width * (limit or self._limit):
-            return
+            return False
         # fromiter: np.array would first look into every value for a nested sequence.
         block = np.fromiter(numbers, dtype=np.float64, count=len(numbers)).reshape(-1, width)
         chunk: dict[str, np.ndarray] = {}
-        hints = typing.get_type_hints(SCHEMAS[self.name])
         for j, field in enumerate(self.number_fields):
             book = self.books.get(field)
             # Codes: the smallest type that holds them so far, -1 and code + 1 (categorical).
-            dtype = _code_dtype(len(book)) if book is not None else _NUMBER_DTYPES[hints[field]]
+            dtype = _code_dtype(len(book)) if book is not None else self._dtypes[field]
             chunk[field] = block[:, j].astype(dtype)  # a copy: the block is dropped
         if self.text_fields:
             flat = np.empty(len(texts), dtype=object)
@@ -333,6 +343,7 @@ class Channel:
         self._chunks.append(chunk)
         numbers.clear()  # in place: ``extend`` stays bound to these lists
         texts.clear()
+        return True
 
     def set(self, index: int, field: str, value: Any) -> None:
         """Replace the text ``field`` of row ``index`` (the task ARN of a placement, known after).
@@ -367,8 +378,8 @@ class Channel:
             elif parts:
                 data[field] = np.concatenate(parts)
             else:  # no rows: floats are float64, anything else objects, as frames always had
-                hint = typing.get_type_hints(SCHEMAS[self.name])[field]
-                data[field] = np.empty(0, dtype=np.float64 if hint is float else object)
+                dtype = self._dtypes[field]
+                data[field] = np.empty(0, dtype=dtype if dtype is np.float64 else object)
         # The arrays above are this frame's own: no second copy, which at a million lifecycles
         # would briefly hold the series twice (BENCHMARKS.md, P6).
         return pd.DataFrame(data, columns=list(fields), copy=False)

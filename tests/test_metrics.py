@@ -56,6 +56,20 @@ def test_recording_goes_on_through_bound_appends_after_a_pack():
     assert series.iloc[-1][["metric", "value"]].tolist() == ["tasks_running", 7.0]
 
 
+def test_when_the_series_packs_the_other_channels_pack_too(monkeypatch):
+    # Only the series and the task rows are checked per task; events, failures and placements
+    # are packed whenever the series is, each at its own threshold, so none grows unpacked.
+    import ecssim.metrics as metrics
+
+    plain = _frames(None)
+    monkeypatch.setattr(metrics, "COMPACT_ROWS", 3)
+    sim = Simulation.from_scenario(load_scenario(QUICKSTART))
+    sim.run(until=6 * 3600.0)
+    assert sim.recorder.series._chunks and sim.recorder.events._chunks  # packed during the run
+    for name, frame in sim.result().frames.items():
+        pd.testing.assert_frame_equal(frame, plain[name], obj=name)
+
+
 @given(
     rows=st.lists(
         st.tuples(

@@ -1302,7 +1302,8 @@ class ControlPlane:
         recorder = self.recorder
         recorder.tasks.append(self._task_row(task))
         recorder.tasks.pack()  # each a length check until its threshold is reached
-        recorder.series.pack()
+        if recorder.series.pack():
+            recorder.compact()  # the other channels too, each at its own threshold
         cluster = task.cluster
         self._stopped.append((self.now, cluster, task.id))
         horizon = self.now - self.params.deregistered_visible
