@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.workload import Workload
+from ecssim.control.plane import strategies_from
 from ecssim.distributions import Fixed
 from ecssim.parameters import SimParameters
 from ecssim.scenario.schema import TaskBehavior
@@ -94,9 +95,7 @@ def build(workload: Workload, n_instances: int, *, explain: bool = False) -> Sim
     sim.run(until=0.0)
     control = sim.control
     definitions = [control.task_definition(family) for family in family_of.values()]
-    strategies = tuple(
-        __import__("ecssim.control.plane", fromlist=["strategies_from"]).strategies_from(STRATEGY)
-    )
+    strategies = tuple(strategies_from(STRATEGY))
 
     def arrive() -> Iterator[object]:
         env = sim.env
