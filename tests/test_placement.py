@@ -14,6 +14,7 @@ from ecssim.placement.engine import (
     ConstraintSpec,
     PlacementRequest,
     StrategySpec,
+    _below,
     _draw_lowest,
     _value_levels,
     place,
@@ -583,3 +584,19 @@ def test_draw_lowest_draws_as_indexing_the_tied_rows(keys, seed):
     expected = int(rows[0]) if len(rows) == 1 else int(rows[reference.integers(len(rows))])
     assert _draw_lowest(array, int(array.argmin()), fast) == expected
     assert fast.bit_generator.state == reference.bit_generator.state
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sizes=st.lists(st.integers(2, 2**33), min_size=1, max_size=20),
+    seed=st.integers(0, 999),
+    bits=st.sampled_from([np.random.PCG64, np.random.Philox, np.random.MT19937]),
+)
+def test_below_is_integers_bit_for_bit(sizes, seed, bits):
+    """The same values as ``rng.integers(n)`` and the same stream after, other draws between."""
+    fast, reference = np.random.Generator(bits(seed)), np.random.Generator(bits(seed))
+    for n in sizes:
+        assert _below(fast, n) == int(reference.integers(n))
+        assert fast.random() == reference.random()  # the stream is still the shared one
+    # Both left the same half of a 64-bit output buffered (or none) for the next 32-bit draw.
+    assert fast.integers(7, size=3).tolist() == reference.integers(7, size=3).tolist()

@@ -342,7 +342,27 @@ def _draw(rows: np.ndarray, rng: np.random.Generator) -> int:
 
     One draw from the cluster's placement stream; none when a single row is left.
     """
-    return int(rows[0]) if len(rows) == 1 else int(rows[rng.integers(len(rows))])
+    return int(rows[0]) if len(rows) == 1 else int(rows[_below(rng, len(rows))])
+
+
+def _below(rng: np.random.Generator, n: int) -> int:
+    """``rng.integers(n)`` for ``n >= 2``, bit for bit and leaving the stream in the same state.
+
+    ``integers`` costs about 2.8 us a call in its argument handling; the draw itself is numpy's
+    Lemire method on the generator's 32-bit outputs, which its ``ctypes`` interface hands out
+    one at a time (from the generator's own buffer, so the stream is shared with every other
+    draw). Done here it costs about 0.5 us. Ranges above 32 bits take numpy's own path.
+    """
+    if n > 0x100000000:
+        return int(rng.integers(n))
+    bits = rng.bit_generator.ctypes
+    next_uint32, state = bits.next_uint32, bits.state
+    product = next_uint32(state) * n
+    if product & 0xFFFFFFFF < n:
+        threshold = (0x100000000 - n) % n  # rejection keeps every result equally likely
+        while product & 0xFFFFFFFF < threshold:
+            product = next_uint32(state) * n
+    return product >> 32
 
 
 def _keyed_binpack(strategies: tuple[StrategySpec, ...]) -> tuple[str | None, str] | None:
