@@ -196,3 +196,40 @@ def test_measure_alternating_repeats_a_program_around_the_others(monkeypatch):
     assert a_res == {"name": "a"} and f_res == {"name": "floor"}
     with pytest.raises(ValueError):
         bench.measure_alternating(program("a"), reps=3, runs=(1, 2))
+
+
+@pytest.mark.parametrize("variant", ["replay_fit", "replay", "no_series"])
+def test_parts_variants_place_every_task_as_the_full_run(variant):
+    """The parts measurement switches one part off and keeps the run's work otherwise the same."""
+    from benchmarks import parts
+    from ecssim.control import plane
+
+    workload = make_workload(N_TASKS, N_INSTANCES, seed=5)
+    rows = parts.decisions(workload, N_INSTANCES)
+    assert len(rows) == N_TASKS and min(rows) >= 0
+    full = parts.prepare("full", workload, N_INSTANCES, rows)
+    full.run()
+    place = plane.place
+    sim = parts.prepare(variant, workload, N_INSTANCES, rows)
+    try:
+        sim.run()
+    finally:
+        plane.place = place
+    columns = ["task_arn", "container_instance", "created_at", "started_at", "stopped_at"]
+    assert sim.result().tasks[columns].equals(full.result().tasks[columns])
+    series, full_series = sim.result().series, full.result().series
+    if variant == "no_series":
+        assert len(series) < len(full_series) and series["t"].max() == 0.0  # registration only
+    else:
+        assert series.equals(full_series)
+
+
+def test_parts_measure_alternates_the_variants_and_restores_placement():
+    from benchmarks import parts
+    from ecssim.control import plane
+
+    place = plane.place
+    ticks = iter(range(1_000))
+    walls = parts.measure(N_INSTANCES, N_TASKS, 2, clock=lambda: float(next(ticks)))
+    assert plane.place is place
+    assert all(len(walls[variant]) == 2 for variant in parts.VARIANTS)

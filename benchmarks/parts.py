@@ -1,0 +1,126 @@
+"""Where ecssim's lifecycle time goes: P2's workload with one part switched off at a time.
+
+``python -m benchmarks.parts [N_INSTANCES] [N_TASKS] [ROUNDS]`` (default 1,000 instances,
+40,000 tasks, 6 rounds). A profiler shows where a function spends its own time; this shows what
+a part costs the run as a whole, including the time it makes the rest of the run slower. The
+variants run in one process, alternated round by round (the order reversed every other round)
+so that the machine's drift cancels, and each prints its median microseconds per lifecycle:
+
+- ``full``: the run as P2 measures it;
+- ``no_series``: the level series' rows are dropped as they are made;
+- ``no_records``: the task rows are not made either;
+- ``replay_fit``: every placement decision is replayed from a first full run (the same rows in
+  the same order), but the decision still asks for the binpack keys, so they are kept up to date
+  as in a real run;
+- ``replay``: decisions replayed without asking for the keys: no fit upkeep either.
+
+The replayed runs place every task where the full run did, so they do the same work apart from
+the decisions (``tests/test_benchmark_programs.py`` checks this on a small run).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import ecssim.control.plane as plane_module
+from benchmarks.ecssim_runner import build
+from benchmarks.workload import Workload, make_workload
+from ecssim.placement.engine import Decision
+from ecssim.simulation import Simulation
+
+VARIANTS = ("full", "no_series", "no_records", "replay_fit", "replay")
+
+
+class _Discard:
+    """Stands in for the tasks channel: rows are dropped, nothing is ever packed."""
+
+    def append(self, row: object) -> None:
+        pass
+
+    def pack(self, limit: int | None = None) -> bool:
+        return False
+
+
+def _drop(numbers: object) -> None:
+    pass
+
+
+def decisions(workload: Workload, n_instances: int) -> list[int]:
+    """The row of every placement decision of a full run, in order."""
+    place = plane_module.place
+    rows: list[int] = []
+
+    def record(*args: Any, **kwargs: Any) -> Decision:
+        decision = place(*args, **kwargs)
+        rows.append(decision.row)
+        return decision
+
+    plane_module.place = record
+    try:
+        build(workload, n_instances).run()
+    finally:
+        plane_module.place = place
+    return rows
+
+
+def prepare(variant: str, workload: Workload, n_instances: int, rows: list[int]) -> Simulation:
+    """A built simulation with ``variant``'s part switched off.
+
+    The replay variants patch ``ecssim.control.plane.place``: the caller puts it back after the
+    run, as :func:`measure` does.
+    """
+    sim = build(workload, n_instances)
+    if variant in ("no_series", "no_records"):
+        sim.recorder.series.extend = _drop
+    if variant == "no_records":
+        sim.control._task_row = lambda task: None  # type: ignore[method-assign, assignment, return-value]
+        sim.recorder.tasks = _Discard()  # type: ignore[assignment]
+    if variant.startswith("replay"):
+        replayed: Iterator[int] = iter(rows)
+        keep_keys = variant == "replay_fit"
+
+        def replay(state: Any, request: Any, rng: Any, **kwargs: Any) -> Decision:
+            if keep_keys:
+                state.binpack_keys(request.requirement, "memory")
+            return Decision(next(replayed), None, -1)
+
+        plane_module.place = replay
+    return sim
+
+
+def measure(
+    n_instances: int, n_tasks: int, rounds: int, clock: Callable[[], float] = time.perf_counter
+) -> dict[str, list[float]]:
+    """Seconds of each variant's run (``Simulation.run`` only), per round."""
+    workload = make_workload(n_tasks, n_instances)
+    rows = decisions(workload, n_instances)
+    place = plane_module.place
+    walls: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
+    for round_ in range(rounds):
+        for variant in VARIANTS if round_ % 2 == 0 else VARIANTS[::-1]:
+            sim = prepare(variant, workload, n_instances, rows)
+            try:
+                started = clock()
+                sim.run()
+                walls[variant].append(clock() - started)
+            finally:
+                plane_module.place = place
+    return walls
+
+
+def main(argv: list[str]) -> None:
+    n_instances, n_tasks, rounds = (int(a) for a in (argv + ["1000", "40000", "6"][len(argv) :]))
+    walls = measure(n_instances, n_tasks, rounds)
+    full = statistics.median(walls["full"]) / n_tasks * 1e6
+    print(f"{n_instances:,} instances, {n_tasks:,} tasks, {rounds} rounds (median of rounds)")
+    for variant in VARIANTS:
+        us = statistics.median(walls[variant]) / n_tasks * 1e6
+        print(f"{variant:11s} {us:7.1f} us a lifecycle   switching it off saves {full - us:5.1f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
