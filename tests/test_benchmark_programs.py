@@ -233,3 +233,21 @@ def test_parts_measure_alternates_the_variants_and_restores_placement():
     walls = parts.measure(N_INSTANCES, N_TASKS, 2, clock=lambda: float(next(ticks)))
     assert plane.place is place
     assert all(len(walls[variant]) == 2 for variant in parts.VARIANTS)
+
+
+def test_instruction_counts_read_from_cachegrind_summary():
+    from benchmarks.instructions import instruction_count, per_lifecycle
+
+    output = "==9014== Collected : 3570920067\n==9014==\n==9014== I   refs:      3,570,920,067\n"
+    assert instruction_count(output) == 3_570_920_067
+    assert per_lifecycle((3_570_920_067, 5_478_074_863), (3_000, 9_000)) == pytest.approx(317_859.1)
+    with pytest.raises(ValueError, match="I refs"):
+        instruction_count("==1== ERROR SUMMARY: 0 errors")
+
+
+def test_instructions_says_so_without_valgrind(monkeypatch, capsys):
+    from benchmarks import instructions
+
+    monkeypatch.setattr(instructions.shutil, "which", lambda name: None)
+    assert instructions.main([]) == 2
+    assert "valgrind is not on the PATH" in capsys.readouterr().err

@@ -1,0 +1,101 @@
+"""Instructions per lifecycle, counted by valgrind: a noise-free A/B for small changes.
+
+``python -m benchmarks.instructions [--tree DIR ...] [--instances N] [--tasks A B]``
+
+This machine's speed drifts by 10-25 % from one run to the next, so a change worth a few per
+cent cannot be seen in wall times without dozens of rounds. The number of instructions the
+interpreter executes does not drift. This runs P2's workload under ``valgrind --tool=cachegrind``
+at ``A`` and at ``B`` tasks for each source tree and prints ``(I_B - I_A) / (B - A)``: the
+instructions of one more lifecycle, without the start-up and imports that both runs share.
+Compare a commit with the working tree by checking it out beside it first::
+
+    git worktree add /tmp/before HEAD~1
+    python -m benchmarks.instructions --tree /tmp/before --tree .
+
+The count is not exact from run to run: identical runs differ by up to 1 % of a lifecycle's
+instructions (object addresses decide some dict layouts), so repeat a comparison before
+trusting a difference of that size. Instructions are a proxy, too: they do not count the time
+lost to cache misses, which
+"Where a lifecycle's time goes" in BENCHMARKS.md shows is a large part of a run. A change that
+saves instructions and touches more memory can still be slower. Each run takes about half a
+minute at the defaults (valgrind runs Python 50-100 times slower); the runs of all trees go in
+parallel. Needs ``valgrind`` on the PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+#: What runs under valgrind: the workload on the tree's own ecssim and benchmark runner.
+_PROGRAM = """
+import sys
+sys.path.insert(0, {tree!r})
+from benchmarks.workload import make_workload
+from benchmarks.ecssim_runner import build
+build(make_workload({tasks}, {instances}), {instances}).run()
+"""
+
+_REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
+
+
+def instruction_count(valgrind_output: str) -> int:
+    """The ``I refs`` total of a cachegrind run's summary."""
+    match = _REFS.search(valgrind_output)
+    if match is None:
+        raise ValueError("no 'I refs' line in valgrind's output")
+    return int(match.group(1).replace(",", ""))
+
+
+def _start(tree: Path, instances: int, tasks: int) -> subprocess.Popen[str]:
+    program = _PROGRAM.format(tree=str(tree), tasks=tasks, instances=instances)
+    command = ["valgrind", "--tool=cachegrind", "--cache-sim=no"]
+    command += ["--cachegrind-out-file=/dev/null", sys.executable, "-c", program]
+    # A fixed hash seed: string hashes decide dict and set layouts, and so a few instructions.
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+
+
+def per_lifecycle(counts: tuple[int, int], tasks: tuple[int, int]) -> float:
+    """Instructions of one more lifecycle between the two runs."""
+    return (counts[1] - counts[0]) / (tasks[1] - tasks[0])
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.instructions", description=__doc__)
+    parser.add_argument("--tree", action="append", type=Path, help="source tree (repeatable)")
+    parser.add_argument("--instances", type=int, default=1_000)
+    parser.add_argument("--tasks", type=int, nargs=2, default=(3_000, 9_000), metavar=("A", "B"))
+    args = parser.parse_args(argv)
+    if shutil.which("valgrind") is None:
+        print("benchmarks.instructions: valgrind is not on the PATH", file=sys.stderr)
+        return 2
+    trees = [tree.resolve() for tree in (args.tree or [Path(".")])]
+    tasks = (min(args.tasks), max(args.tasks))
+    if tasks[0] == tasks[1]:
+        parser.error("--tasks needs two different sizes")
+    runs = {(tree, n): _start(tree, args.instances, n) for tree in trees for n in tasks}
+    counts: dict[tuple[Path, int], int] = {}
+    for key, process in runs.items():
+        output, _ = process.communicate()
+        if process.returncode != 0:
+            failed = f"benchmarks.instructions: the run of {key[0]} failed:\n{output}"
+            print(failed, file=sys.stderr)
+            return 1
+        counts[key] = instruction_count(output)
+    print(f"{args.instances:,} instances, {tasks[0]:,} -> {tasks[1]:,} tasks")
+    for tree in trees:
+        each = per_lifecycle((counts[(tree, tasks[0])], counts[(tree, tasks[1])]), tasks)
+        print(f"{each:12,.0f} instructions per lifecycle  {tree}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
