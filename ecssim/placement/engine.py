@@ -351,7 +351,8 @@ def _below(rng: np.random.Generator, n: int) -> int:
     ``integers`` costs about 2.8 us a call in its argument handling; the draw itself is numpy's
     Lemire method on the generator's 32-bit outputs, which its ``ctypes`` interface hands out
     one at a time (from the generator's own buffer, so the stream is shared with every other
-    draw). Done here it costs about 0.5 us. Ranges above 32 bits take numpy's own path.
+    draw). Done here it costs about 0.5 us. Ranges above 32 bits take numpy's own path. Unlike
+    ``integers`` it takes no lock: a simulation's streams are only used by its own thread.
     """
     if n > 0x100000000:
         return int(rng.integers(n))
