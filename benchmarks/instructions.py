@@ -1,6 +1,6 @@
 """Instructions per lifecycle, counted by valgrind: a noise-free A/B for small changes.
 
-``python -m benchmarks.instructions [--tree DIR ...] [--instances N] [--tasks A B]``
+``python -m benchmarks.instructions [--tree DIR ...] [--instances N] [--tasks A B] [--cache]``
 
 This machine's speed drifts by 10-25 % from one run to the next, so a change worth a few per
 cent cannot be seen in wall times without dozens of rounds. The number of instructions the
@@ -15,9 +15,10 @@ Compare a commit with the working tree by checking it out beside it first::
 The count is not exact from run to run: identical runs differ by up to 1 % of a lifecycle's
 instructions (object addresses decide some dict layouts), so repeat a comparison before
 trusting a difference of that size. Instructions are a proxy, too: they do not count the time
-lost to cache misses, which
-"Where a lifecycle's time goes" in BENCHMARKS.md shows is a large part of a run. A change that
-saves instructions and touches more memory can still be slower. Each run takes about half a
+lost to cache misses, which "Where a lifecycle's time goes" in BENCHMARKS.md shows is a large
+part of a run. ``--cache`` has valgrind simulate the caches as well (the runs take about twice
+as long) and prints the first-level instruction and data cache misses of a lifecycle beside
+its instructions. Each run takes about half a
 minute at the defaults (valgrind runs Python 50-100 times slower); the runs of all trees go in
 parallel. Needs ``valgrind`` on the PATH.
 """
@@ -41,20 +42,30 @@ from benchmarks.ecssim_runner import build
 build(make_workload({tasks}, {instances}), {instances}).run()
 """
 
-_REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
+#: The summary lines read, by the name printed: instructions, and with ``--cache`` the misses
+#: of the first-level instruction and data caches.
+_COUNTERS = {
+    "instructions": re.compile(r"I\s+refs:\s+([\d,]+)"),
+    "I1 misses": re.compile(r"I1\s+misses:\s+([\d,]+)"),
+    "D1 misses": re.compile(r"D1\s+misses:\s+([\d,]+)"),
+}
 
 
-def instruction_count(valgrind_output: str) -> int:
-    """The ``I refs`` total of a cachegrind run's summary."""
-    match = _REFS.search(valgrind_output)
-    if match is None:
+def summary_counts(valgrind_output: str) -> dict[str, int]:
+    """The totals of a cachegrind run's summary: instructions, and cache misses if simulated."""
+    counts = {}
+    for name, pattern in _COUNTERS.items():
+        match = pattern.search(valgrind_output)
+        if match is not None:
+            counts[name] = int(match.group(1).replace(",", ""))
+    if "instructions" not in counts:
         raise ValueError("no 'I refs' line in valgrind's output")
-    return int(match.group(1).replace(",", ""))
+    return counts
 
 
-def _start(tree: Path, instances: int, tasks: int) -> subprocess.Popen[str]:
+def _start(tree: Path, instances: int, tasks: int, cache: bool) -> subprocess.Popen[str]:
     program = _PROGRAM.format(tree=str(tree), tasks=tasks, instances=instances)
-    command = ["valgrind", "--tool=cachegrind", "--cache-sim=no"]
+    command = ["valgrind", "--tool=cachegrind", f"--cache-sim={'yes' if cache else 'no'}"]
     command += ["--cachegrind-out-file=/dev/null", sys.executable, "-c", program]
     # A fixed hash seed: string hashes decide dict and set layouts, and so a few instructions.
     env = {**os.environ, "PYTHONHASHSEED": "0"}
@@ -64,7 +75,7 @@ def _start(tree: Path, instances: int, tasks: int) -> subprocess.Popen[str]:
 
 
 def per_lifecycle(counts: tuple[int, int], tasks: tuple[int, int]) -> float:
-    """Instructions of one more lifecycle between the two runs."""
+    """What one more lifecycle adds between the two runs."""
     return (counts[1] - counts[0]) / (tasks[1] - tasks[0])
 
 
@@ -73,6 +84,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--tree", action="append", type=Path, help="source tree (repeatable)")
     parser.add_argument("--instances", type=int, default=1_000)
     parser.add_argument("--tasks", type=int, nargs=2, default=(3_000, 9_000), metavar=("A", "B"))
+    parser.add_argument(
+        "--cache", action="store_true", help="simulate the caches too (slower): print L1 misses"
+    )
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
         print("benchmarks.instructions: valgrind is not on the PATH", file=sys.stderr)
@@ -81,19 +95,20 @@ def main(argv: list[str]) -> int:
     tasks = (min(args.tasks), max(args.tasks))
     if tasks[0] == tasks[1]:
         parser.error("--tasks needs two different sizes")
-    runs = {(tree, n): _start(tree, args.instances, n) for tree in trees for n in tasks}
-    counts: dict[tuple[Path, int], int] = {}
+    runs = {(tree, n): _start(tree, args.instances, n, args.cache) for tree in trees for n in tasks}
+    counts: dict[tuple[Path, int], dict[str, int]] = {}
     for key, process in runs.items():
         output, _ = process.communicate()
         if process.returncode != 0:
             failed = f"benchmarks.instructions: the run of {key[0]} failed:\n{output}"
             print(failed, file=sys.stderr)
             return 1
-        counts[key] = instruction_count(output)
-    print(f"{args.instances:,} instances, {tasks[0]:,} -> {tasks[1]:,} tasks")
+        counts[key] = summary_counts(output)
+    print(f"{args.instances:,} instances, {tasks[0]:,} -> {tasks[1]:,} tasks, per lifecycle:")
     for tree in trees:
-        each = per_lifecycle((counts[(tree, tasks[0])], counts[(tree, tasks[1])]), tasks)
-        print(f"{each:12,.0f} instructions per lifecycle  {tree}")
+        small, large = counts[(tree, tasks[0])], counts[(tree, tasks[1])]
+        each = [f"{per_lifecycle((small[k], large[k]), tasks):10,.0f} {k}" for k in large]
+        print("  ".join(each), f"  {tree}")
     return 0
 
 

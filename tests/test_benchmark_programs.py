@@ -236,13 +236,22 @@ def test_parts_measure_alternates_the_variants_and_restores_placement():
 
 
 def test_instruction_counts_read_from_cachegrind_summary():
-    from benchmarks.instructions import instruction_count, per_lifecycle
+    from benchmarks.instructions import per_lifecycle, summary_counts
 
     output = "==9014== Collected : 3570920067\n==9014==\n==9014== I   refs:      3,570,920,067\n"
-    assert instruction_count(output) == 3_570_920_067
+    assert summary_counts(output) == {"instructions": 3_570_920_067}
+    cached = output + (
+        "==9014== I1  misses:       45,959,700\n"
+        "==9014== D1  misses:       44,387,244  (   38,980,901 rd   +   5,406,343 wr)\n"
+    )
+    assert summary_counts(cached) == {
+        "instructions": 3_570_920_067,
+        "I1 misses": 45_959_700,
+        "D1 misses": 44_387_244,
+    }
     assert per_lifecycle((3_570_920_067, 5_478_074_863), (3_000, 9_000)) == pytest.approx(317_859.1)
     with pytest.raises(ValueError, match="I refs"):
-        instruction_count("==1== ERROR SUMMARY: 0 errors")
+        summary_counts("==1== ERROR SUMMARY: 0 errors")
 
 
 def test_instructions_says_so_without_valgrind(monkeypatch, capsys):
