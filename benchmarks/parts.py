@@ -9,9 +9,9 @@ so that the machine's drift cancels, and each prints its median microseconds per
 - ``full``: the run as P2 measures it;
 - ``no_series``: the level series' rows are dropped as they are made;
 - ``no_records``: the task rows are not made either;
-- ``replay_fit``: every placement decision is replayed from a first full run (the same rows in
-  the same order), but the decision still asks for the binpack keys, so they are kept up to date
-  as in a real run;
+- ``replay_fit``: every placement decision is replayed from a first full run (the same
+  decisions in the same order), but the decision still asks for the binpack keys, so they are
+  kept up to date as in a real run;
 - ``replay``: decisions replayed without asking for the keys: no fit upkeep either.
 
 The replayed runs place every task where the full run did, so they do the same work apart from
@@ -20,6 +20,7 @@ the decisions (``tests/test_benchmark_programs.py`` checks this on a small run).
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
@@ -49,14 +50,14 @@ def _drop(numbers: object) -> None:
     pass
 
 
-def decisions(workload: Workload, n_instances: int) -> list[int]:
-    """The row of every placement decision of a full run, in order."""
+def decisions(workload: Workload, n_instances: int) -> list[Decision]:
+    """Every placement decision of a full run, in order."""
     place = plane_module.place
-    rows: list[int] = []
+    made: list[Decision] = []
 
     def record(*args: Any, **kwargs: Any) -> Decision:
         decision = place(*args, **kwargs)
-        rows.append(decision.row)
+        made.append(decision)
         return decision
 
     plane_module.place = record
@@ -64,10 +65,10 @@ def decisions(workload: Workload, n_instances: int) -> list[int]:
         build(workload, n_instances).run()
     finally:
         plane_module.place = place
-    return rows
+    return made
 
 
-def prepare(variant: str, workload: Workload, n_instances: int, rows: list[int]) -> Simulation:
+def prepare(variant: str, workload: Workload, n_instances: int, made: list[Decision]) -> Simulation:
     """A built simulation with ``variant``'s part switched off.
 
     The replay variants patch ``ecssim.control.plane.place``: the caller puts it back after the
@@ -80,13 +81,13 @@ def prepare(variant: str, workload: Workload, n_instances: int, rows: list[int])
         sim.control._task_row = lambda task: None  # type: ignore[method-assign, assignment, return-value]
         sim.recorder.tasks = _Discard()  # type: ignore[assignment]
     if variant.startswith("replay"):
-        replayed: Iterator[int] = iter(rows)
+        replayed: Iterator[Decision] = iter(made)
         keep_keys = variant == "replay_fit"
 
         def replay(state: Any, request: Any, rng: Any, **kwargs: Any) -> Decision:
             if keep_keys:
                 state.binpack_keys(request.requirement, "memory")
-            return Decision(next(replayed), None, -1)
+            return next(replayed)
 
         plane_module.place = replay
     return sim
@@ -97,12 +98,12 @@ def measure(
 ) -> dict[str, list[float]]:
     """Seconds of each variant's run (``Simulation.run`` only), per round."""
     workload = make_workload(n_tasks, n_instances)
-    rows = decisions(workload, n_instances)
+    made = decisions(workload, n_instances)
     place = plane_module.place
     walls: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
     for round_ in range(rounds):
         for variant in VARIANTS if round_ % 2 == 0 else VARIANTS[::-1]:
-            sim = prepare(variant, workload, n_instances, rows)
+            sim = prepare(variant, workload, n_instances, made)
             try:
                 started = clock()
                 sim.run()
@@ -113,7 +114,12 @@ def measure(
 
 
 def main(argv: list[str]) -> None:
-    n_instances, n_tasks, rounds = (int(a) for a in (argv + ["1000", "40000", "6"][len(argv) :]))
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.parts", description=__doc__)
+    parser.add_argument("n_instances", type=int, nargs="?", default=1_000)
+    parser.add_argument("n_tasks", type=int, nargs="?", default=40_000)
+    parser.add_argument("rounds", type=int, nargs="?", default=6)
+    args = parser.parse_args(argv)
+    n_instances, n_tasks, rounds = args.n_instances, args.n_tasks, args.rounds
     walls = measure(n_instances, n_tasks, rounds)
     full = statistics.median(walls["full"]) / n_tasks * 1e6
     print(f"{n_instances:,} instances, {n_tasks:,} tasks, {rounds} rounds (median of rounds)")

@@ -205,12 +205,12 @@ def test_parts_variants_place_every_task_as_the_full_run(variant):
     from ecssim.control import plane
 
     workload = make_workload(N_TASKS, N_INSTANCES, seed=5)
-    rows = parts.decisions(workload, N_INSTANCES)
-    assert len(rows) == N_TASKS and min(rows) >= 0
-    full = parts.prepare("full", workload, N_INSTANCES, rows)
+    made = parts.decisions(workload, N_INSTANCES)
+    assert len(made) == N_TASKS and min(decision.row for decision in made) >= 0
+    full = parts.prepare("full", workload, N_INSTANCES, made)
     full.run()
     place = plane.place
-    sim = parts.prepare(variant, workload, N_INSTANCES, rows)
+    sim = parts.prepare(variant, workload, N_INSTANCES, made)
     try:
         sim.run()
     finally:
