@@ -25,6 +25,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import ecssim.control.plane as plane_module
@@ -50,6 +51,17 @@ def _drop(numbers: object) -> None:
     pass
 
 
+@contextmanager
+def _placing(decide: Callable[..., Decision]) -> Iterator[None]:
+    """The control plane decides placements with ``decide`` until the block ends."""
+    place = plane_module.place
+    plane_module.place = decide
+    try:
+        yield
+    finally:
+        plane_module.place = place
+
+
 def decisions(workload: Workload, n_instances: int) -> list[Decision]:
     """Every placement decision of a full run, in order."""
     place = plane_module.place
@@ -60,19 +72,18 @@ def decisions(workload: Workload, n_instances: int) -> list[Decision]:
         made.append(decision)
         return decision
 
-    plane_module.place = record
-    try:
+    with _placing(record):
         build(workload, n_instances).run()
-    finally:
-        plane_module.place = place
     return made
 
 
-def prepare(variant: str, workload: Workload, n_instances: int, made: list[Decision]) -> Simulation:
-    """A built simulation with ``variant``'s part switched off.
+@contextmanager
+def switched_off(
+    variant: str, workload: Workload, n_instances: int, made: list[Decision]
+) -> Iterator[Simulation]:
+    """A built simulation with ``variant``'s part switched off, for the block's duration.
 
-    The replay variants patch ``ecssim.control.plane.place``: the caller puts it back after the
-    run, as :func:`measure` does.
+    ``made`` are the decisions the replay variants give back (:func:`decisions`).
     """
     sim = build(workload, n_instances)
     if variant in ("no_series", "no_records"):
@@ -80,17 +91,19 @@ def prepare(variant: str, workload: Workload, n_instances: int, made: list[Decis
     if variant == "no_records":
         sim.control._task_row = lambda task: None  # type: ignore[method-assign, assignment, return-value]
         sim.recorder.tasks = _Discard()  # type: ignore[assignment]
-    if variant.startswith("replay"):
-        replayed: Iterator[Decision] = iter(made)
-        keep_keys = variant == "replay_fit"
+    if not variant.startswith("replay"):
+        yield sim
+        return
+    replayed = iter(made)
+    keep_keys = variant == "replay_fit"
 
-        def replay(state: Any, request: Any, rng: Any, **kwargs: Any) -> Decision:
-            if keep_keys:
-                state.binpack_keys(request.requirement, "memory")
-            return next(replayed)
+    def replay(state: Any, request: Any, rng: Any, **kwargs: Any) -> Decision:
+        if keep_keys and request.keyed is not None:
+            state.binpack_keys(request.requirement, request.keyed[1])  # as the decision would
+        return next(replayed)
 
-        plane_module.place = replay
-    return sim
+    with _placing(replay):
+        yield sim
 
 
 def measure(
@@ -99,17 +112,13 @@ def measure(
     """Seconds of each variant's run (``Simulation.run`` only), per round."""
     workload = make_workload(n_tasks, n_instances)
     made = decisions(workload, n_instances)
-    place = plane_module.place
     walls: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
     for round_ in range(rounds):
         for variant in VARIANTS if round_ % 2 == 0 else VARIANTS[::-1]:
-            sim = prepare(variant, workload, n_instances, made)
-            try:
+            with switched_off(variant, workload, n_instances, made) as sim:
                 started = clock()
                 sim.run()
                 walls[variant].append(clock() - started)
-            finally:
-                plane_module.place = place
     return walls
 
 

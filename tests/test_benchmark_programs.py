@@ -207,14 +207,12 @@ def test_parts_variants_place_every_task_as_the_full_run(variant):
     workload = make_workload(N_TASKS, N_INSTANCES, seed=5)
     made = parts.decisions(workload, N_INSTANCES)
     assert len(made) == N_TASKS and min(decision.row for decision in made) >= 0
-    full = parts.prepare("full", workload, N_INSTANCES, made)
-    full.run()
     place = plane.place
-    sim = parts.prepare(variant, workload, N_INSTANCES, made)
-    try:
+    with parts.switched_off("full", workload, N_INSTANCES, made) as full:
+        full.run()
+    with parts.switched_off(variant, workload, N_INSTANCES, made) as sim:
         sim.run()
-    finally:
-        plane.place = place
+    assert plane.place is place
     columns = ["task_arn", "container_instance", "created_at", "started_at", "stopped_at"]
     assert sim.result().tasks[columns].equals(full.result().tasks[columns])
     series, full_series = sim.result().series, full.result().series
