@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import make_state, requirement
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ecssim.model.enums import InstanceStatus
@@ -592,6 +592,8 @@ def test_draw_lowest_draws_as_indexing_the_tied_rows(keys, seed):
     seed=st.integers(0, 999),
     bits=st.sampled_from([np.random.PCG64, np.random.Philox, np.random.MT19937]),
 )
+# The edges of the 32-bit path (2**32 is the last size it takes) and the first size past it.
+@example(sizes=[2, 2**31, 2**32 - 1, 2**32, 2**32 + 1], seed=0, bits=np.random.PCG64)
 def test_below_is_integers_bit_for_bit(sizes, seed, bits):
     """The same values as ``rng.integers(n)`` and the same stream after, other draws between."""
     fast, reference = np.random.Generator(bits(seed)), np.random.Generator(bits(seed))
