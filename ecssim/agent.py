@@ -68,7 +68,7 @@ class _Step(simpy.Event):
         self, env: simpy.Environment, agent: Agent, step: Callable[[Task], None], task: Task
     ) -> None:
         self.env = env
-        self.callbacks: list[Callable[[simpy.Event], None]] = [_Step._fire]
+        self.callbacks: list[Callable[[_Step], None]] = [_Step._fire]
         self._value = None
         self._ok = True
         self.agent = agent
@@ -77,8 +77,7 @@ class _Step(simpy.Event):
         self.token = task.token
 
     @staticmethod
-    def _fire(event: simpy.Event) -> None:
-        assert isinstance(event, _Step)
+    def _fire(event: _Step) -> None:
         if event.task.token == event.token and event.agent.alive:
             event.step(event.task)
 

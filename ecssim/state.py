@@ -330,9 +330,9 @@ class ClusterState:
         if not self._fits:
             return
         ints = self._int
-        available = bool(self._available[row])
-        cpu_left = int(ints["remaining_cpu"][row])
-        memory_left = int(ints["remaining_memory"][row])
+        available = self._available.item(row)
+        cpu_left = ints["remaining_cpu"].item(row)
+        memory_left = ints["remaining_memory"].item(row)
         for fit in self._fits.values():
             fits = available and cpu_left >= fit.cpu and memory_left >= fit.memory
             if fits and fit.eni:
@@ -472,14 +472,21 @@ class ClusterState:
     def reserve(self, row: int, requirement: Requirement, group: str) -> None:
         """Reserve one task's resources on ``row`` (the caller has checked that they fit)."""
         # Amounts that are zero are skipped: a numpy element update costs more than the test.
+        # Each update reads the element as a Python int (``item``) and writes the result back:
+        # half the cost of ``array[row] -= n``, which makes and computes with numpy scalars.
         ints = self._int
-        ints["remaining_cpu"][row] -= requirement.cpu
-        ints["remaining_memory"][row] -= requirement.memory_mib
+        column = ints["remaining_cpu"]
+        column[row] = column.item(row) - requirement.cpu
+        column = ints["remaining_memory"]
+        column[row] = column.item(row) - requirement.memory_mib
         if requirement.eni:
-            ints["remaining_eni"][row] -= requirement.eni
+            column = ints["remaining_eni"]
+            column[row] = column.item(row) - requirement.eni
         if requirement.gpu:
-            ints["remaining_gpu"][row] -= requirement.gpu
-        ints["running_tasks"][row] += 1
+            column = ints["remaining_gpu"]
+            column[row] = column.item(row) - requirement.gpu
+        column = ints["running_tasks"]
+        column[row] = column.item(row) + 1
         if requirement.ports_tcp or requirement.ports_udp:
             for port in requirement.ports_tcp:
                 self._port_column("tcp", port)[row] = True
@@ -491,26 +498,31 @@ class ClusterState:
         counts = self._groups.get(group)
         if counts is None:
             counts = self._groups[group] = np.zeros(self._capacity, dtype=np.int32)
-        counts[row] += 1
+        counts[row] = counts.item(row) + 1
         by_attribute = self._value_totals.get(group)
         if by_attribute:
             for name, totals in by_attribute.items():
-                code = self._attributes[name].codes[row] + 1
+                code = self._attributes[name].codes.item(row) + 1
                 if code >= len(totals):
                     totals = self._fit_totals(group, name, code)
-                totals[code] += 1
+                totals[code] = totals.item(code) + 1
         self._refresh_fit(row)
 
     def release(self, row: int, requirement: Requirement, group: str) -> None:
         """Release what :meth:`reserve` reserved."""
         ints = self._int
-        ints["remaining_cpu"][row] += requirement.cpu
-        ints["remaining_memory"][row] += requirement.memory_mib
+        column = ints["remaining_cpu"]
+        column[row] = column.item(row) + requirement.cpu
+        column = ints["remaining_memory"]
+        column[row] = column.item(row) + requirement.memory_mib
         if requirement.eni:
-            ints["remaining_eni"][row] += requirement.eni
+            column = ints["remaining_eni"]
+            column[row] = column.item(row) + requirement.eni
         if requirement.gpu:
-            ints["remaining_gpu"][row] += requirement.gpu
-        ints["running_tasks"][row] -= 1
+            column = ints["remaining_gpu"]
+            column[row] = column.item(row) + requirement.gpu
+        column = ints["running_tasks"]
+        column[row] = column.item(row) - 1
         if requirement.ports_tcp or requirement.ports_udp:
             for port in requirement.ports_tcp:
                 self._ports[("tcp", port)][row] = False
@@ -519,11 +531,13 @@ class ClusterState:
             ints["static_ports"][row] -= len(requirement.ports_tcp) + len(requirement.ports_udp)
         if requirement.dynamic_ports:
             ints["dynamic_ports"][row] -= requirement.dynamic_ports
-        self._groups[group][row] -= 1
+        counts = self._groups[group]
+        counts[row] = counts.item(row) - 1
         by_attribute = self._value_totals.get(group)
         if by_attribute:
             for name, totals in by_attribute.items():
-                totals[self._attributes[name].codes[row] + 1] -= 1
+                code = self._attributes[name].codes.item(row) + 1
+                totals[code] = totals.item(code) - 1
         self._refresh_fit(row)
 
     # -- the InstanceView protocol of the query language --------------------------------------

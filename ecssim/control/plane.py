@@ -1287,7 +1287,7 @@ class ControlPlane:
         self._to_desired_stopped(task, StopCode.TASK_FAILED_TO_START, "Task failed to start")
         if task.last_status != TaskStatus.STOPPED:
             self.set_status(task, TaskStatus.STOPPED)
-        task.stopped_at = self.now
+        task.stopped_at = now = self.now
         service = task.service
         if service is not None and service.retiring and task.id in service.retiring:
             # A deployment or a drain held launches back while the task was stopping
@@ -1305,8 +1305,8 @@ class ControlPlane:
         if recorder.series.pack():
             recorder.compact()  # the other channels too, each at its own threshold
         cluster = task.cluster
-        self._stopped.append((self.now, cluster, task.id))
-        horizon = self.now - self.params.deregistered_visible
+        self._stopped.append((now, cluster, task.id))
+        horizon = now - self.params.deregistered_visible
         while self._stopped and self._stopped[0][0] < horizon:
             _, old_cluster, task_id = self._stopped.popleft()
             old_cluster.tasks.pop(task_id, None)

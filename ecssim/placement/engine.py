@@ -409,10 +409,10 @@ def _place_keyed(
         for tied in levels:
             ranked = keys + state.value_penalty(spread, tied)  # type: ignore[arg-type]
             first = int(ranked.argmin())
-            if ranked[first] < NO_FIT:
+            if ranked.item(first) < NO_FIT:
                 break
         keys = ranked
-    if keys[first] >= NO_FIT:
+    if keys.item(first) >= NO_FIT:
         return _failure(state, request, False)
     return Decision(_draw_lowest(keys, first, rng), None, -1)
 
@@ -423,14 +423,14 @@ def _draw_lowest(keys: np.ndarray, first: int, rng: np.random.Generator) -> int:
     Draws as the mask path does (:func:`_draw` over the tied rows), and not at all when
     ``first`` is the only one.
     """
-    best = keys[first]
+    best = keys.item(first)  # a Python int: comparing numpy scalars costs more
     rest = keys[first + 1 :]
     # ``argmin`` returns the first lowest key, so ties can only come after it. One argmin over
     # the rest tells whether there is any for less than comparing the keys to ``best`` and
     # building the rows. That pays where ties are rarer and rows many: at 10,000 instances
     # half or more of the decisions have none (at 1,000, a fifth; BENCHMARKS.md). Ties are
     # sought from ``first`` on only.
-    if not len(rest) or rest[rest.argmin()] != best:
+    if not len(rest) or rest.item(rest.argmin()) != best:
         return first
     return first + _draw((keys[first:] == best).nonzero()[0], rng)
 
