@@ -288,26 +288,32 @@ class Agent:
 
     def _pending(self, task: Task) -> None:
         self.control.set_status(task, TaskStatus.PENDING)
-        self.queue.append(task)
-        self._admit()
+        if not self.queue and self._hold(task):
+            self._activate(task)  # nothing waits ahead of it and it fits: no queueing
+        else:
+            self.queue.append(task)
+            self._admit()
 
     def _admit(self) -> None:
+        """Start the waiting tasks in order (FIFO) for as long as the first one fits."""
         queue = self.queue
-        while queue:
-            task = queue[0]
-            need = task.requirement
-            if (
-                need.cpu > self.free_cpu
-                or need.memory_mib > self.free_memory
-                or need.gpu > self.free_gpu
-            ):
-                return
-            queue.popleft()
-            self.free_cpu -= need.cpu
-            self.free_memory -= need.memory_mib
-            self.free_gpu -= need.gpu
-            task.held = True
-            self._activate(task)
+        while queue and self._hold(queue[0]):
+            self._activate(queue.popleft())
+
+    def _hold(self, task: Task) -> bool:
+        """Take the task's CPU, memory and GPUs from the host, if they fit."""
+        need = task.requirement
+        if (
+            need.cpu > self.free_cpu
+            or need.memory_mib > self.free_memory
+            or need.gpu > self.free_gpu
+        ):
+            return False
+        self.free_cpu -= need.cpu
+        self.free_memory -= need.memory_mib
+        self.free_gpu -= need.gpu
+        task.held = True
+        return True
 
     def _activate(self, task: Task) -> None:
         now = self.env.now
@@ -456,7 +462,8 @@ class Agent:
             self.free_memory += need.memory_mib
             self.free_gpu += need.gpu
             task.held = False
-            self._admit()
+            if self.queue:
+                self._admit()
         if task.requirement.eni and task.last_status >= TaskStatus.PENDING:
             self.control.set_status(task, TaskStatus.DEPROVISIONING)
             self._after(self._sample(self.params.eni_detach), self._report_stopped, task)

@@ -849,18 +849,30 @@ class ControlPlane:
         cluster.memory_reserved += memory
         instance.reserved_cpu += cpu
         instance.reserved_memory += memory
-        # Series rows as numbers: t, value, then the codes of metric, cluster, service, instance.
+        # Series rows as numbers: t, value, then the codes of metric, cluster, service, instance;
+        # the step's four or five rows in one call.
         now, series = self.env.now, self.recorder.series
-        books, extend = series.books, series.extend
+        books = series.books
         at = books["cluster"][cluster.name]
         on = books["container_instance"][instance.arn]
-        extend((now, cluster.cpu_reserved, _CPU_RESERVED, at, -1, -1))
-        extend((now, cluster.memory_reserved, _MEMORY_RESERVED, at, -1, -1))
+        # fmt: off
         if pending:
             cluster.tasks_pending += pending
-            extend((now, cluster.tasks_pending, _TASKS_PENDING, at, -1, -1))
-        extend((now, instance.reserved_cpu, _CPU_RESERVED, at, -1, on))
-        extend((now, instance.reserved_memory, _MEMORY_RESERVED, at, -1, on))
+            series.extend((
+                now, cluster.cpu_reserved, _CPU_RESERVED, at, -1, -1,
+                now, cluster.memory_reserved, _MEMORY_RESERVED, at, -1, -1,
+                now, cluster.tasks_pending, _TASKS_PENDING, at, -1, -1,
+                now, instance.reserved_cpu, _CPU_RESERVED, at, -1, on,
+                now, instance.reserved_memory, _MEMORY_RESERVED, at, -1, on,
+            ))
+        else:
+            series.extend((
+                now, cluster.cpu_reserved, _CPU_RESERVED, at, -1, -1,
+                now, cluster.memory_reserved, _MEMORY_RESERVED, at, -1, -1,
+                now, instance.reserved_cpu, _CPU_RESERVED, at, -1, on,
+                now, instance.reserved_memory, _MEMORY_RESERVED, at, -1, on,
+            ))
+        # fmt: on
 
     def _release(self, task: Task) -> None:
         if not task.reserved:
