@@ -18,7 +18,9 @@ trusting a difference of that size. Instructions are a proxy, too: they do not c
 lost to cache misses, which "Where a lifecycle's time goes" in BENCHMARKS.md shows is a large
 part of a run. ``--cache`` has valgrind simulate the caches as well (the runs take about twice
 as long) and prints the first-level instruction and data cache misses of a lifecycle beside
-its instructions. Each run takes about half a
+its instructions. ``--functions N`` also prints the N C functions (of the interpreter, numpy,
+the C library) that execute the most instructions a lifecycle, for each tree: where the
+interpreter's time goes, which a Python profiler cannot see. Each run takes about half a
 minute at the defaults (valgrind runs Python 50-100 times slower); the runs of all trees go in
 parallel. Needs ``valgrind`` on the PATH.
 """
@@ -31,6 +33,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 #: What runs under valgrind: the workload on the tree's own ecssim and benchmark runner.
@@ -63,10 +66,53 @@ def summary_counts(valgrind_output: str) -> dict[str, int]:
     return counts
 
 
-def _start(tree: Path, instances: int, tasks: int, cache: bool) -> subprocess.Popen[str]:
+def function_counts(out_file: str) -> dict[str, int]:
+    """Instructions by function name in a cachegrind out file.
+
+    cachegrind counts by (source file, function); a function's lines inlined from headers
+    come under the header's name, so the counts of a function are summed over its files.
+    Instructions are each line's first event, which is ``Ir`` in every cachegrind out file.
+    """
+    counts: dict[str, int] = {}
+    function = "???"
+    for line in out_file.splitlines():
+        if line.startswith("fn="):
+            function = line[3:]
+        elif line[:1].isdigit():
+            fields = line.split()
+            if len(fields) >= 2:
+                counts[function] = counts.get(function, 0) + int(fields[1])
+    return counts
+
+
+def function_table(
+    per_tree: dict[str, tuple[dict[str, int], dict[str, int]]], tasks: tuple[int, int], top: int
+) -> list[str]:
+    """Lines of a table: the ``top`` functions by instructions a lifecycle, a column a tree.
+
+    ``per_tree`` maps a tree's name to its function counts at the two sizes of ``tasks``.
+    Functions are ordered by their largest figure over the trees.
+    """
+    each = {
+        tree: {
+            name: per_lifecycle((small.get(name, 0), count), tasks) for name, count in large.items()
+        }
+        for tree, (small, large) in per_tree.items()
+    }
+    names = {name for figures in each.values() for name in figures}
+    ranked = sorted(names, key=lambda name: -max(f.get(name, 0.0) for f in each.values()))
+    lines = ["".join(f"{tree[-12:]:>13}" for tree in each) + "  function"]
+    for name in ranked[:top]:
+        lines.append("".join(f"{f.get(name, 0.0):13,.0f}" for f in each.values()) + f"  {name}")
+    return lines
+
+
+def _start(
+    tree: Path, instances: int, tasks: int, cache: bool, out_file: str = "/dev/null"
+) -> subprocess.Popen[str]:
     program = _PROGRAM.format(tree=str(tree), tasks=tasks, instances=instances)
     command = ["valgrind", "--tool=cachegrind", f"--cache-sim={'yes' if cache else 'no'}"]
-    command += ["--cachegrind-out-file=/dev/null", sys.executable, "-c", program]
+    command += [f"--cachegrind-out-file={out_file}", sys.executable, "-c", program]
     # A fixed hash seed: string hashes decide dict and set layouts, and so a few instructions.
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     return subprocess.Popen(
@@ -87,6 +133,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--cache", action="store_true", help="simulate the caches too (slower): print L1 misses"
     )
+    parser.add_argument(
+        "--functions",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also print the N C functions with the most instructions a lifecycle",
+    )
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
         print("benchmarks.instructions: valgrind is not on the PATH", file=sys.stderr)
@@ -95,20 +148,36 @@ def main(argv: list[str]) -> int:
     tasks = (min(args.tasks), max(args.tasks))
     if tasks[0] == tasks[1]:
         parser.error("--tasks needs two different sizes")
-    runs = {(tree, n): _start(tree, args.instances, n, args.cache) for tree in trees for n in tasks}
-    counts: dict[tuple[Path, int], dict[str, int]] = {}
-    for key, process in runs.items():
-        output, _ = process.communicate()
-        if process.returncode != 0:
-            failed = f"benchmarks.instructions: the run of {key[0]} failed:\n{output}"
-            print(failed, file=sys.stderr)
-            return 1
-        counts[key] = summary_counts(output)
+    with tempfile.TemporaryDirectory() as scratch:
+        keys = [(tree, n) for tree in trees for n in tasks]
+        out_files = {
+            key: f"{scratch}/{i}.out" if args.functions else "/dev/null"
+            for i, key in enumerate(keys)
+        }
+        runs = {
+            key: _start(key[0], args.instances, key[1], args.cache, out_files[key]) for key in keys
+        }
+        counts: dict[tuple[Path, int], dict[str, int]] = {}
+        for key, process in runs.items():
+            output, _ = process.communicate()
+            if process.returncode != 0:
+                failed = f"benchmarks.instructions: the run of {key[0]} failed:\n{output}"
+                print(failed, file=sys.stderr)
+                return 1
+            counts[key] = summary_counts(output)
+        functions = {
+            key: function_counts(Path(out_files[key]).read_text()) if args.functions else {}
+            for key in keys
+        }
     print(f"{args.instances:,} instances, {tasks[0]:,} -> {tasks[1]:,} tasks, per lifecycle:")
     for tree in trees:
         small, large = counts[(tree, tasks[0])], counts[(tree, tasks[1])]
         each = [f"{per_lifecycle((small[k], large[k]), tasks):10,.0f} {k}" for k in large]
         print("  ".join(each), f"  {tree}")
+    if args.functions:
+        print(f"\nInstructions a lifecycle in the {args.functions} costliest C functions:")
+        per_tree = {str(t): (functions[(t, tasks[0])], functions[(t, tasks[1])]) for t in trees}
+        print("\n".join(function_table(per_tree, tasks, args.functions)))
     return 0
 
 

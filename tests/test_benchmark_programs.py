@@ -252,6 +252,31 @@ def test_instruction_counts_read_from_cachegrind_summary():
         summary_counts("==1== ERROR SUMMARY: 0 errors")
 
 
+def test_function_counts_sum_a_function_over_its_files_and_rank_by_lifecycle():
+    from benchmarks.instructions import function_counts, function_table
+
+    # A cachegrind out file: a function's lines inlined from a header come under the header.
+    out_file = (
+        "desc: I1 cache: 32768 B, 64 B, 8-way associative\n"
+        "cmd: python -c ...\nevents: Ir I1mr\n"
+        "fl=/src/Python/ceval.c\nfn=_PyEval_EvalFrameDefault\n57 500 3\n63 100 0\n"
+        "fl=/src/Objects/dictobject.c\nfn=_Py_dict_lookup\n10 40 1\n"
+        "fl=/src/Include/object.h\nfn=_PyEval_EvalFrameDefault\n12 7 0\n"
+        "summary: 647 4\n"
+    )
+    small = function_counts(out_file)
+    assert small == {"_PyEval_EvalFrameDefault": 607, "_Py_dict_lookup": 40}
+    large = {"_PyEval_EvalFrameDefault": 6_607, "_Py_dict_lookup": 1_240, "list_extend": 300}
+    other = {"_PyEval_EvalFrameDefault": 3_607, "_Py_dict_lookup": 2_440}
+    table = function_table({"/a": (small, large), "/b": (small, other)}, (100, 200), 2)
+    # Ranked by the larger of the trees' figures: 60 and 30, then 12 and 24; list_extend is 3rd.
+    assert [line.split() for line in table] == [
+        ["/a", "/b", "function"],
+        ["60", "30", "_PyEval_EvalFrameDefault"],
+        ["12", "24", "_Py_dict_lookup"],
+    ]
+
+
 def test_instructions_says_so_without_valgrind(monkeypatch, capsys):
     from benchmarks import instructions
 
