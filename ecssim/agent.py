@@ -53,6 +53,13 @@ START_FAILED = (
 
 #: Stopping a task in these states sends SIGTERM and waits; earlier, nothing runs yet.
 _GRACEFUL = (TaskStatus.RUNNING, TaskStatus.DEACTIVATING)
+#: The statuses of the lifecycle's steps as module constants: on Python 3.11 ``TaskStatus.X``
+#: goes through the enum metaclass's attribute hook, several times the cost of a global.
+_PENDING = TaskStatus.PENDING
+_ACTIVATING = TaskStatus.ACTIVATING
+_RUNNING = TaskStatus.RUNNING
+_STOPPING = TaskStatus.STOPPING
+_DEPROVISIONING = TaskStatus.DEPROVISIONING
 
 
 class _Step(simpy.Event):
@@ -213,7 +220,7 @@ class Agent:
             task.token += 1  # cancel whatever step was pending
             if task.pull_stopped_at > now:
                 task.pull_stopped_at = now  # the pull in progress dies with the instance
-            if task.last_status >= TaskStatus.ACTIVATING and math.isnan(task.execution_stopped_at):
+            if task.last_status >= _ACTIVATING and math.isnan(task.execution_stopped_at):
                 task.execution_stopped_at = now
             task.held = False
         self.queue.clear()
@@ -287,7 +294,7 @@ class Agent:
             self._pending(task)
 
     def _pending(self, task: Task) -> None:
-        self.control.set_status(task, TaskStatus.PENDING)
+        self.control.set_status(task, _PENDING)
         if not self.queue and self._hold(task):
             self._activate(task)  # nothing waits ahead of it and it fits: no queueing
         else:
@@ -339,7 +346,7 @@ class Agent:
             pull = max(pull, took)
         task.pull_started_at = now
         task.pull_stopped_at = now + pull
-        self.control.set_status(task, TaskStatus.ACTIVATING)
+        self.control.set_status(task, _ACTIVATING)
         failure = task.start_failure
         if failure == "pull":
             self._after(pull, self._failed_to_start, task)
@@ -408,7 +415,7 @@ class Agent:
 
     def _running(self, task: Task) -> None:
         task.started_at = self.env.now
-        self.control.set_status(task, TaskStatus.RUNNING)
+        self.control.set_status(task, _RUNNING)
         end = min(task.runtime_s, task.crash_s)
         if math.isfinite(end):
             self._after(end, self._essential_exited, task)
@@ -423,7 +430,7 @@ class Agent:
 
     def stop(self, task: Task) -> None:
         """Stop a task the control plane set to desiredStatus STOPPED."""
-        if not self.alive or task.last_status >= TaskStatus.STOPPING:
+        if not self.alive or task.last_status >= _STOPPING:
             return
         if not self.connected:
             self.stops.append(task)  # delivered when the agent reconnects
@@ -431,7 +438,7 @@ class Agent:
         task.token += 1  # cancel the pending step
         if task.pull_stopped_at > self.env.now:
             task.pull_stopped_at = self.env.now  # the pull in progress is abandoned
-        if task.last_status <= TaskStatus.PENDING:
+        if task.last_status <= _PENDING:
             if task in self.queue:
                 self.queue.remove(task)
             self._deprovision(task)
@@ -440,7 +447,7 @@ class Agent:
 
     def _stopping(self, task: Task, *, graceful: bool) -> None:
         task.stopping_at = self.env.now
-        self.control.set_status(task, TaskStatus.STOPPING)
+        self.control.set_status(task, _STOPPING)
         if graceful:
             timeout = task.task_definition.stop_timeout_s(self.params.stop_timeout)
             delay = min(self._sample(self.params.container_stop), timeout)
@@ -464,8 +471,8 @@ class Agent:
             task.held = False
             if self.queue:
                 self._admit()
-        if task.requirement.eni and task.last_status >= TaskStatus.PENDING:
-            self.control.set_status(task, TaskStatus.DEPROVISIONING)
+        if task.requirement.eni and task.last_status >= _PENDING:
+            self.control.set_status(task, _DEPROVISIONING)
             self._after(self._sample(self.params.eni_detach), self._report_stopped, task)
         else:
             self.control.task_stopped(task)

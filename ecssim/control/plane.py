@@ -62,7 +62,15 @@ _CPU_RESERVED = METRIC["cpu_reserved"]
 _MEMORY_RESERVED = METRIC["memory_reserved"]
 _TASKS_PENDING = METRIC["tasks_pending"]
 _TASKS_RUNNING = METRIC["tasks_running"]
+# Enum members the lifecycle reads on every task, as module constants: on Python 3.11
+# ``TaskStatus.X`` goes through the enum metaclass's attribute hook, several times the cost of
+# a global.
 _RUNNING = TaskStatus.RUNNING
+_STOPPED = TaskStatus.STOPPED
+_DESIRED_RUNNING = DesiredStatus.RUNNING
+_DESIRED_STOPPED = DesiredStatus.STOPPED
+_EXITED = StopCode.ESSENTIAL_CONTAINER_EXITED
+_FAILED_TO_START = StopCode.TASK_FAILED_TO_START
 #: ``TaskStatus`` names by value: a list index costs a tenth of an enum's ``.name``.
 _STATUS_NAMES = [status.name for status in sorted(TaskStatus)]
 assert all(status == i for i, status in enumerate(sorted(TaskStatus)))  # values 0, 1, 2, ...
@@ -1071,7 +1079,7 @@ class ControlPlane:
             cluster.tasks_running += 1
             extend((now, cluster.tasks_running, _TASKS_RUNNING, at, -1, -1))
             service = task.service
-            if service is not None and task.desired_status == DesiredStatus.RUNNING:
+            if service is not None and task.desired_status == _DESIRED_RUNNING:
                 service.pending -= 1
                 service.running += 1
                 self._service_running(service, task)
@@ -1152,11 +1160,11 @@ class ControlPlane:
             service.running_memory += sign * need.memory_mib
 
     def _to_desired_stopped(self, task: Task, code: StopCode, reason: str) -> None:
-        if task.desired_status == DesiredStatus.STOPPED:
+        if task.desired_status == _DESIRED_STOPPED:
             return
-        task.desired_status = DesiredStatus.STOPPED
+        task.desired_status = _DESIRED_STOPPED
         task.desired_stopped_at = self.env.now
-        task.stop_code = code.value
+        task.stop_code = str(code)  # the plain value; cheaper than the enum's .value
         task.stopped_reason = reason
         self._release(task)
         service = task.service
@@ -1190,7 +1198,7 @@ class ControlPlane:
         For a service this feeds the start-failure throttle and the deployment circuit breaker
         (stage 1); failures after RUNNING feed neither (ECS-SEMANTICS 5).
         """
-        self._to_desired_stopped(task, StopCode.TASK_FAILED_TO_START, reason)
+        self._to_desired_stopped(task, _FAILED_TO_START, reason)
         service = task.service
         if service is None:
             return
@@ -1285,7 +1293,7 @@ class ControlPlane:
 
     def task_exited(self, task: Task, reason: str) -> None:
         """An essential container exited: the task is stopping on its own."""
-        self._to_desired_stopped(task, StopCode.ESSENTIAL_CONTAINER_EXITED, reason)
+        self._to_desired_stopped(task, _EXITED, reason)
         if task.exit_code and task.service is not None:
             self.event(
                 "task_failed",
@@ -1296,9 +1304,9 @@ class ControlPlane:
 
     def task_stopped(self, task: Task) -> None:
         """A task reached STOPPED: release what is left, record it, forget it later."""
-        self._to_desired_stopped(task, StopCode.TASK_FAILED_TO_START, "Task failed to start")
-        if task.last_status != TaskStatus.STOPPED:
-            self.set_status(task, TaskStatus.STOPPED)
+        self._to_desired_stopped(task, _FAILED_TO_START, "Task failed to start")
+        if task.last_status != _STOPPED:
+            self.set_status(task, _STOPPED)
         task.stopped_at = now = self.now
         service = task.service
         if service is not None and service.retiring and task.id in service.retiring:
@@ -1347,7 +1355,7 @@ class ControlPlane:
             task.execution_stopped_at,
             task.stopped_at,
             _STATUS_NAMES[task.last_status],
-            task.desired_status.value,
+            str(task.desired_status),
             task.stop_code,
             task.stopped_reason,
             task.exit_code,

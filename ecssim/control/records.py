@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from ecssim.agent import Agent
 
 NAN = math.nan
+#: Enum members read on every task, as module constants: on Python 3.11 ``TaskStatus.X`` goes
+#: through the enum metaclass's attribute hook, several times the cost of a global.
+_PROVISIONING = TaskStatus.PROVISIONING
+_RUNNING = TaskStatus.RUNNING
+_DESIRED_RUNNING = DesiredStatus.RUNNING
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
@@ -93,8 +98,8 @@ class Task:
         self.started_by = started_by
         self.launch_type = "EC2"
         self.container_instance: InstanceRecord | None = None
-        self.last_status = TaskStatus.PROVISIONING
-        self.desired_status = DesiredStatus.RUNNING
+        self.last_status = _PROVISIONING
+        self.desired_status = _DESIRED_RUNNING
         self.created_at = created_at
         self.pull_started_at = NAN
         self.pull_stopped_at = NAN
@@ -121,7 +126,7 @@ class Task:
 
     def healthy(self, now: float) -> bool:
         """Whether the task counts healthy for its deployment at ``now`` (``healthy_at``)."""
-        return self.last_status == TaskStatus.RUNNING and self.healthy_at <= now
+        return self.last_status == _RUNNING and self.healthy_at <= now
 
     def health_status(self, now: float) -> str:
         """``healthStatus`` at ``now``: UNKNOWN, HEALTHY or UNHEALTHY (ECS-SEMANTICS 3).
