@@ -192,6 +192,35 @@ def test_agent_fifo_keeps_new_task_pending_until_old_one_stops():
     assert frame.loc[old, "execution_stopped_at"] > frame.loc[old, "stopping_at"]
 
 
+def test_agent_fifo_a_task_that_fits_waits_behind_one_that_does_not():
+    # ECS-SEMANTICS, simulator checklist 13: the agent admits its queue's head only (FIFO).
+    sim = Simulation(seed=3)
+    ecs = sim.ecs
+    ecs.create_cluster(clusterName="prod")
+    sim.launch_instances("prod", "m5.large", count=1)  # 7,680 MiB
+    register(sim, "big", memory=6000)
+    register(sim, "small", memory=1000)
+    sim.run(until="5m")
+    old = ecs.run_task(cluster="prod", taskDefinition="big")["tasks"][0]["taskArn"]
+    sim.run(until="8m")
+    ecs.stop_task(cluster="prod", task=old)  # STOPPING: its memory is still held on the host
+    head = ecs.run_task(cluster="prod", taskDefinition="big")["tasks"][0]["taskArn"]
+    behind = ecs.run_task(cluster="prod", taskDefinition="small")["tasks"][0]["taskArn"]
+    sim.run(until=sim.now + 0.5)
+    statuses = {
+        t["taskArn"]: t["lastStatus"]
+        for t in ecs.describe_tasks(cluster="prod", tasks=[head, behind])["tasks"]
+    }
+    # 1,680 MiB are free on the host: enough for the small task, which still waits.
+    assert statuses == {head: "PENDING", behind: "PENDING"}
+    sim.run(until="15m")
+    frame = sim.result().tasks.set_index("task_arn")
+    freed = frame.loc[old, "execution_stopped_at"]
+    assert frame.loc[head, "pull_started_at"] >= freed
+    assert frame.loc[behind, "pull_started_at"] >= frame.loc[head, "pull_started_at"]
+    assert (frame.loc[[head, behind], "last_status"] == "RUNNING").all()
+
+
 def test_crashing_service_task_is_replaced(sim):
     sim.launch_instances("prod", "m5.large", count=2)
     register(sim, "web")
