@@ -471,73 +471,51 @@ class ClusterState:
 
     def reserve(self, row: int, requirement: Requirement, group: str) -> None:
         """Reserve one task's resources on ``row`` (the caller has checked that they fit)."""
+        self._book(row, requirement, group, 1)
+
+    def release(self, row: int, requirement: Requirement, group: str) -> None:
+        """Release what :meth:`reserve` reserved."""
+        self._book(row, requirement, group, -1)
+
+    def _book(self, row: int, requirement: Requirement, group: str, sign: int) -> None:
+        """Take one task's resources on ``row`` (``sign`` 1) or give them back (-1)."""
         # Amounts that are zero are skipped: a numpy element update costs more than the test.
         # Each update reads the element as a Python int (``item``) and writes the result back:
         # half the cost of ``array[row] -= n``, which makes and computes with numpy scalars.
         ints = self._int
         column = ints["remaining_cpu"]
-        column[row] = column.item(row) - requirement.cpu
+        column[row] = column.item(row) - sign * requirement.cpu
         column = ints["remaining_memory"]
-        column[row] = column.item(row) - requirement.memory_mib
+        column[row] = column.item(row) - sign * requirement.memory_mib
         if requirement.eni:
             column = ints["remaining_eni"]
-            column[row] = column.item(row) - requirement.eni
+            column[row] = column.item(row) - sign * requirement.eni
         if requirement.gpu:
             column = ints["remaining_gpu"]
-            column[row] = column.item(row) - requirement.gpu
+            column[row] = column.item(row) - sign * requirement.gpu
         column = ints["running_tasks"]
-        column[row] = column.item(row) + 1
+        column[row] = column.item(row) + sign
         if requirement.ports_tcp or requirement.ports_udp:
+            held = sign > 0
             for port in requirement.ports_tcp:
-                self._port_column("tcp", port)[row] = True
+                self._port_column("tcp", port)[row] = held
             for port in requirement.ports_udp:
-                self._port_column("udp", port)[row] = True
-            ints["static_ports"][row] += len(requirement.ports_tcp) + len(requirement.ports_udp)
+                self._port_column("udp", port)[row] = held
+            ports = len(requirement.ports_tcp) + len(requirement.ports_udp)
+            ints["static_ports"][row] += sign * ports
         if requirement.dynamic_ports:
-            ints["dynamic_ports"][row] += requirement.dynamic_ports
+            ints["dynamic_ports"][row] += sign * requirement.dynamic_ports
         counts = self._groups.get(group)
         if counts is None:
             counts = self._groups[group] = np.zeros(self._capacity, dtype=np.int32)
-        counts[row] = counts.item(row) + 1
+        counts[row] = counts.item(row) + sign
         by_attribute = self._value_totals.get(group)
         if by_attribute:
             for name, totals in by_attribute.items():
                 code = self._attributes[name].codes.item(row) + 1
                 if code >= len(totals):
                     totals = self._fit_totals(group, name, code)
-                totals[code] = totals.item(code) + 1
-        self._refresh_fit(row)
-
-    def release(self, row: int, requirement: Requirement, group: str) -> None:
-        """Release what :meth:`reserve` reserved."""
-        ints = self._int
-        column = ints["remaining_cpu"]
-        column[row] = column.item(row) + requirement.cpu
-        column = ints["remaining_memory"]
-        column[row] = column.item(row) + requirement.memory_mib
-        if requirement.eni:
-            column = ints["remaining_eni"]
-            column[row] = column.item(row) + requirement.eni
-        if requirement.gpu:
-            column = ints["remaining_gpu"]
-            column[row] = column.item(row) + requirement.gpu
-        column = ints["running_tasks"]
-        column[row] = column.item(row) - 1
-        if requirement.ports_tcp or requirement.ports_udp:
-            for port in requirement.ports_tcp:
-                self._ports[("tcp", port)][row] = False
-            for port in requirement.ports_udp:
-                self._ports[("udp", port)][row] = False
-            ints["static_ports"][row] -= len(requirement.ports_tcp) + len(requirement.ports_udp)
-        if requirement.dynamic_ports:
-            ints["dynamic_ports"][row] -= requirement.dynamic_ports
-        counts = self._groups[group]
-        counts[row] = counts.item(row) - 1
-        by_attribute = self._value_totals.get(group)
-        if by_attribute:
-            for name, totals in by_attribute.items():
-                code = self._attributes[name].codes.item(row) + 1
-                totals[code] = totals.item(code) - 1
+                totals[code] = totals.item(code) + sign
         self._refresh_fit(row)
 
     # -- the InstanceView protocol of the query language --------------------------------------
