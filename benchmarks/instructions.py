@@ -1,6 +1,7 @@
 """Instructions per lifecycle, counted by valgrind: a noise-free A/B for small changes.
 
-``python -m benchmarks.instructions [--tree DIR ...] [--instances N] [--tasks A B] [--cache]``
+``python -m benchmarks.instructions [--tree DIR ...] [--instances N] [--tasks A B] [--cache]
+[--functions N]``
 
 This machine's speed drifts by 10-25 % from one run to the next, so a change worth a few per
 cent cannot be seen in wall times without dozens of rounds. The number of instructions the
@@ -13,7 +14,8 @@ Compare a commit with the working tree by checking it out beside it first::
     python -m benchmarks.instructions --tree /tmp/before --tree .
 
 Work done in batches counts only when a batch falls between the two sizes. The recorder packs
-its rows into arrays every 200,000 series rows and every 20,000 task rows, and at the default
+its rows into arrays every 200,000 series rows and every 20,000 task rows (``COMPACT_ROWS`` and
+``TASK_COMPACT_ROWS`` in ``ecssim.metrics``), and at the default
 sizes no pack falls between them, so the figure leaves packing out: at 1,000 instances it was
 274,200 instructions a lifecycle between 3,000 and 9,000 tasks, and 299,400 between 10,000 and
 30,000 tasks, which holds a pack of each. Use ``--tasks 10000 30000`` to count packing (the runs

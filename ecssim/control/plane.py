@@ -858,7 +858,8 @@ class ControlPlane:
         instance.reserved_cpu += cpu
         instance.reserved_memory += memory
         # Series rows as numbers: t, value, then the codes of metric, cluster, service, instance;
-        # the step's four or five rows in one call.
+        # the step's four or five rows in one call. Two literal tuples, one with the pending row:
+        # a third ``extend`` or a tuple built by concatenation costs more (BENCHMARKS.md).
         now, series = self.env.now, self.recorder.series
         books = series.books
         at = books["cluster"][cluster.name]
