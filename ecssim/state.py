@@ -82,11 +82,13 @@ class _Fit:
         "cpu_keys",
         "dynamic",
         "eni",
+        "extra",
         "gpu",
         "mask",
         "memory",
         "memory_keys",
         "ports",
+        "stale",
         "static",
     )
 
@@ -99,10 +101,15 @@ class _Fit:
         self.dynamic: int = dynamic
         self.static: int = len(tcp) + len(udp)
         self.ports = tuple(("tcp", port) for port in tcp) + tuple(("udp", port) for port in udp)
+        # Whether the shape needs more than CPU and memory (ENIs, GPUs, ports).
+        self.extra = bool(eni or gpu or dynamic or self.static)
         self.mask = np.zeros(capacity, dtype=bool)
         # The resource left where the shape fits, else NO_FIT (binpack_keys); None until asked.
         self.cpu_keys: np.ndarray | None = None
         self.memory_keys: np.ndarray | None = None
+        # Once the shape has keys, they hold the fit too: row updates write the keys only and
+        # mark the mask stale, and ClusterState._mask rebuilds it from them when it is read.
+        self.stale = False
 
 
 class ClusterState:
@@ -148,7 +155,9 @@ class ClusterState:
         self._groups: dict[str, np.ndarray] = {}
         # Per group and attribute: tasks of the group per attribute value (index code + 1;
         # index 0 counts instances without the attribute), kept incrementally once asked for.
-        self._value_totals: dict[str, dict[str, np.ndarray]] = {}
+        # Python lists: a decision reads them whole and a reservation updates one element, both
+        # cheaper on a list than on an array.
+        self._value_totals: dict[str, dict[str, list[int]]] = {}
         self._available = np.zeros(capacity, dtype=bool)
         # Per requirement shape: its fit mask and binpack keys, kept up to date row by row.
         self._fits: dict[tuple[Any, ...], _Fit] = {}
@@ -261,7 +270,17 @@ class ClusterState:
         Kept per requirement shape and updated row by row as reservations and statuses change,
         so a placement reads it instead of comparing every instance again. Do not write to it.
         """
-        return self._fit(requirement).mask[: self.n]
+        return self._mask(self._fit(requirement))
+
+    def _mask(self, fit: _Fit) -> np.ndarray:
+        """``fit``'s mask, first rebuilt from its keys if row updates wrote only those."""
+        mask = fit.mask[: self.n]
+        if fit.stale:
+            keys = fit.memory_keys if fit.memory_keys is not None else fit.cpu_keys
+            assert keys is not None
+            np.less(keys[: self.n], NO_FIT, out=mask)
+            fit.stale = False
+        return mask
 
     def _fit(self, requirement: Requirement) -> _Fit:
         shape = self._shape(requirement)
@@ -285,7 +304,7 @@ class ClusterState:
         if keys is None:
             keys = np.full(self._capacity, NO_FIT, dtype=np.int32)
             left = self._int[f"remaining_{resource}"][: self.n]
-            keys[: self.n] = np.where(fit.mask[: self.n], left, NO_FIT)
+            keys[: self.n] = np.where(self._mask(fit), left, NO_FIT)
             if resource == "cpu":
                 fit.cpu_keys = keys
             else:
@@ -334,23 +353,38 @@ class ClusterState:
         cpu_left = ints["remaining_cpu"].item(row)
         memory_left = ints["remaining_memory"].item(row)
         for fit in self._fits.values():
-            fits = available and cpu_left >= fit.cpu and memory_left >= fit.memory
-            if fits and fit.eni:
-                fits = int(ints["remaining_eni"][row]) >= fit.eni
-            if fits and fit.gpu:
-                fits = int(ints["remaining_gpu"][row]) >= fit.gpu
-            if fits and fit.dynamic:
-                fits = int(ints["dynamic_ports"][row]) + fit.dynamic <= DYNAMIC_PORTS
-            if fits and fit.static:
-                fits = int(ints["static_ports"][row]) + fit.static <= MAX_RESERVED_PORTS
-                fits = fits and not any(
-                    key in self._ports and self._ports[key][row] for key in fit.ports
-                )
-            fit.mask[row] = fits
-            if fit.memory_keys is not None:
-                fit.memory_keys[row] = memory_left if fits else NO_FIT
-            if fit.cpu_keys is not None:
-                fit.cpu_keys[row] = cpu_left if fits else NO_FIT
+            fits = (
+                available
+                and cpu_left >= fit.cpu
+                and memory_left >= fit.memory
+                and (not fit.extra or self._fits_extra(fit, row))
+            )
+            keys = fit.memory_keys
+            if keys is not None:
+                keys[row] = memory_left if fits else NO_FIT
+                fit.stale = True
+            keys = fit.cpu_keys
+            if keys is not None:
+                keys[row] = cpu_left if fits else NO_FIT
+                fit.stale = True
+            if not fit.stale:
+                fit.mask[row] = fits
+
+    def _fits_extra(self, fit: _Fit, row: int) -> bool:
+        """Whether ``row`` has the ENIs, GPUs and ports ``fit``'s shape needs."""
+        ints = self._int
+        if fit.eni and ints["remaining_eni"].item(row) < fit.eni:
+            return False
+        if fit.gpu and ints["remaining_gpu"].item(row) < fit.gpu:
+            return False
+        if fit.dynamic and ints["dynamic_ports"].item(row) + fit.dynamic > DYNAMIC_PORTS:
+            return False
+        if fit.static:
+            if ints["static_ports"].item(row) + fit.static > MAX_RESERVED_PORTS:
+                return False
+            ports = self._ports
+            return not any(key in ports and ports[key][row] for key in fit.ports)
+        return True
 
     # -- registration ------------------------------------------------------------------------
     def _grow(self) -> None:
@@ -450,7 +484,7 @@ class ClusterState:
                 totals = by_attribute.get(name)
                 tasks = int(self._groups[group][row]) if group in self._groups else 0
                 if totals is not None and tasks:
-                    totals = self._fit_totals(group, name, len(column.values))
+                    self._fit_totals(totals, len(column.values))
                     totals[old + 1] -= tasks
                     totals[new + 1] += tasks
         self.version += 1
@@ -514,8 +548,8 @@ class ClusterState:
             for name, totals in by_attribute.items():
                 code = self._attributes[name].codes.item(row) + 1
                 if code >= len(totals):
-                    totals = self._fit_totals(group, name, code)
-                totals[code] = totals.item(code) + sign
+                    self._fit_totals(totals, code)
+                totals[code] += sign
         self._refresh_fit(row)
 
     # -- the InstanceView protocol of the query language --------------------------------------
@@ -540,14 +574,10 @@ class ClusterState:
             return self.connected.astype(np.float64)
         raise KeyError(subject)
 
-    def _fit_totals(self, group: str, name: str, values: int) -> np.ndarray:
-        """Grow the totals array of (group, attribute) to hold ``values`` values (+ absent)."""
-        totals = self._value_totals[group][name]
-        if len(totals) < values + 1:
-            grown = np.zeros(max(values + 1, 2 * len(totals)), dtype=np.int64)
-            grown[: len(totals)] = totals
-            self._value_totals[group][name] = totals = grown
-        return totals
+    @staticmethod
+    def _fit_totals(totals: list[int], values: int) -> None:
+        """Grow a (group, attribute) totals list to hold ``values`` values (+ absent)."""
+        totals.extend([0] * (values + 1 - len(totals)))
 
     def attribute_holders(self, name: str) -> list[int]:
         """Rows holding each value of attribute ``name``; index 0 counts rows without it.
@@ -563,9 +593,15 @@ class ClusterState:
         """Tasks of ``group`` per value of attribute ``name`` over the whole cluster.
 
         Index ``code + 1`` holds the value with that code (see :meth:`attribute`); index 0 the
-        instances without the attribute. The array is kept up to date incrementally from the
-        first call on, so spread placement reads it instead of recounting every instance.
-        Callers must not write to it; it may be longer than the number of values.
+        instances without the attribute. A copy of :meth:`value_totals`.
+        """
+        return np.array(self.value_totals(group, name), dtype=np.int64)
+
+    def value_totals(self, group: str, name: str) -> list[int]:
+        """:meth:`group_totals_by_value` as the list the state keeps; do not write to it.
+
+        Kept up to date incrementally from the first call on, so spread placement reads it
+        instead of recounting every instance. It may be longer than the number of values.
         """
         by_attribute = self._value_totals.setdefault(group, {})
         totals = by_attribute.get(name)
@@ -574,12 +610,12 @@ class ClusterState:
         if totals is None:
             counts = self.group_counts(group)
             codes = column.codes[: self.n] if column is not None else np.full(self.n, -1)
-            totals = np.bincount(codes + 1, weights=counts, minlength=values + 1)
-            by_attribute[name] = totals = totals.astype(np.int64)
+            counted = np.bincount(codes + 1, weights=counts, minlength=values + 1)
+            by_attribute[name] = totals = counted.astype(np.int64).tolist()
             if column is None:
                 self._attributes[name] = AttributeColumn(self._capacity)
         elif len(totals) < values + 1:
-            totals = self._fit_totals(group, name, values)
+            self._fit_totals(totals, values)
         return totals
 
     def group_counts(self, group: str) -> np.ndarray:

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecssim.model.enums import InstanceStatus
-from ecssim.state import RESERVED_PORTS, ClusterState, _Fit
+from ecssim.state import NO_FIT, RESERVED_PORTS, ClusterState, _Fit
 
 _ARRAYS = (
     "remaining_cpu",
@@ -189,7 +189,7 @@ def test_available_requires_active_and_connected():
         max_size=60,
     )
 )
-def test_kept_fit_masks_equal_a_fresh_computation(ops):
+def test_kept_fit_masks_and_keys_equal_a_fresh_computation(ops):
     from ecssim.model.enums import InstanceStatus
     from ecssim.model.taskdef import Requirement
 
@@ -212,8 +212,16 @@ def test_kept_fit_masks_equal_a_fresh_computation(ops):
         )
     for shape in shapes:
         state.fit_mask(shape)  # start keeping them before the changes
+    # Binpack keys too: a shape with keys has its mask rebuilt from them when it is read.
+    keyed = {0: ["memory"], 1: ["cpu"], 2: []}
+    for which, resources in keyed.items():
+        for resource in resources:
+            state.binpack_keys(shapes[which], resource)
     held: list[tuple[int, Requirement]] = []
-    for op, row, which in ops:
+    for step, (op, row, which) in enumerate(ops):
+        if step == len(ops) // 2:
+            keyed[0].append("cpu")  # keys asked for while the mask is stale
+            state.binpack_keys(shapes[0], "cpu")
         row %= state.n
         shape = shapes[which]
         if op == "reserve" and state.fit_mask(shape)[row]:
@@ -240,6 +248,10 @@ def test_kept_fit_masks_equal_a_fresh_computation(ops):
                 attributes={},
                 registered_at=0.0,
             )
-        for s in shapes:
+        for which, s in enumerate(shapes):
             fresh = state._fit_all(_Fit(ClusterState._shape(s), state._capacity))
+            for resource in keyed[which]:
+                left = state.remaining_cpu if resource == "cpu" else state.remaining_memory
+                keys = state.binpack_keys(s, resource)
+                assert np.array_equal(keys, np.where(fresh, left, NO_FIT)), (op, s, resource)
             assert np.array_equal(state.fit_mask(s), fresh), (op, s)

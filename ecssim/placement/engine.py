@@ -204,7 +204,7 @@ def _value_levels(state: ClusterState, group: str, name: str) -> list[tuple[int,
     number of tasks, in code order; only values some instance holds count. ``None`` when every
     value is tied, so spreading over them would narrow nothing.
     """
-    totals = state.group_totals_by_value(group, name).tolist()  # may be longer than holders
+    totals = state.value_totals(group, name)  # may be longer than holders
     # One pass grouping the held values by total (each joins its tuple in code order): with a
     # handful of values (3 AZs is typical) Python's steps are the cost, and a dict takes fewer
     # than sorting by total and scanning for the ties.
