@@ -12,7 +12,13 @@ so that the machine's drift cancels, and each prints its median microseconds per
 - ``replay_fit``: every placement decision is replayed from a first full run (the same
   decisions in the same order), but the decision still asks for the binpack keys, so they are
   kept up to date as in a real run;
-- ``replay``: decisions replayed without asking for the keys: no fit upkeep either.
+- ``replay``: decisions replayed without asking for the keys: no fit upkeep either;
+- ``machinery``: ``replay`` and ``no_records`` together: what is left is the lifecycle's
+  machinery (the control plane's and the agent's steps, the task objects, both ledgers and
+  SimPy's events), with placement and recording free.
+
+The bare-SimPy floor (``benchmarks.floor``) runs the same workload in the same rounds, and each
+variant is also printed as a ratio to it, as P1 is.
 
 The replayed runs place every task where the full run did, so they do the same work apart from
 the decisions (``tests/test_benchmark_programs.py`` checks this on a small run).
@@ -30,11 +36,12 @@ from typing import Any
 
 import ecssim.control.plane as plane_module
 from benchmarks.ecssim_runner import build
+from benchmarks.floor import run_floor
 from benchmarks.workload import Workload, make_workload
 from ecssim.placement.engine import Decision
 from ecssim.simulation import Simulation
 
-VARIANTS = ("full", "no_series", "no_records", "replay_fit", "replay")
+VARIANTS = ("full", "no_series", "no_records", "replay_fit", "replay", "machinery")
 
 
 class _Discard:
@@ -86,12 +93,12 @@ def switched_off(
     ``made`` are the decisions the replay variants give back (:func:`decisions`).
     """
     sim = build(workload, n_instances)
-    if variant in ("no_series", "no_records"):
-        sim.recorder.series.extend = _drop
-    if variant == "no_records":
+    if variant in ("no_series", "no_records", "machinery"):
+        sim.recorder.series.write = _drop
+    if variant in ("no_records", "machinery"):
         sim.control._task_row = lambda task: None  # type: ignore[method-assign, assignment, return-value]
         sim.recorder.tasks = _Discard()  # type: ignore[assignment]
-    if not variant.startswith("replay"):
+    if not variant.startswith("replay") and variant != "machinery":
         yield sim
         return
     replayed = iter(made)
@@ -109,11 +116,14 @@ def switched_off(
 def measure(
     n_instances: int, n_tasks: int, rounds: int, clock: Callable[[], float] = time.perf_counter
 ) -> dict[str, list[float]]:
-    """Seconds of each variant's run (``Simulation.run`` only), per round."""
+    """Seconds of each variant's run (``Simulation.run`` only) and of the floor's, per round."""
     workload = make_workload(n_tasks, n_instances)
     made = decisions(workload, n_instances)
-    walls: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
+    walls: dict[str, list[float]] = {variant: [] for variant in (*VARIANTS, "floor")}
     for round_ in range(rounds):
+        started = clock()
+        run_floor(workload)
+        walls["floor"].append(clock() - started)
         for variant in VARIANTS if round_ % 2 == 0 else VARIANTS[::-1]:
             with switched_off(variant, workload, n_instances, made) as sim:
                 started = clock()
@@ -131,10 +141,15 @@ def main(argv: list[str]) -> None:
     n_instances, n_tasks, rounds = args.n_instances, args.n_tasks, args.rounds
     walls = measure(n_instances, n_tasks, rounds)
     full = statistics.median(walls["full"]) / n_tasks * 1e6
+    floor = statistics.median(walls["floor"]) / n_tasks * 1e6
     print(f"{n_instances:,} instances, {n_tasks:,} tasks, {rounds} rounds (median of rounds)")
+    print(f"{'floor':11s} {floor:7.1f} us a lifecycle")
     for variant in VARIANTS:
         us = statistics.median(walls[variant]) / n_tasks * 1e6
-        print(f"{variant:11s} {us:7.1f} us a lifecycle   switching it off saves {full - us:5.1f}")
+        print(
+            f"{variant:11s} {us:7.1f} us a lifecycle   switching it off saves {full - us:5.1f}"
+            f"   {us / floor:5.2f} x the floor"
+        )
 
 
 if __name__ == "__main__":

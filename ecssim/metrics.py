@@ -8,6 +8,7 @@ field order (or, for the series, its numbers with coded ids); a channel that is 
 
 from __future__ import annotations
 
+import struct
 import typing
 from collections.abc import Callable
 from functools import partial
@@ -153,9 +154,12 @@ COMPACT_ROWS = 200_000
 #: row 6, and tasks end one a lifecycle against a dozen series rows.
 TASK_COMPACT_ROWS = 20_000
 
-#: numpy dtype of the columns recorded as numbers, by their schema annotation. Every number
-#: passes through a float64 when packed: integers are exact up to 2**53.
+#: numpy dtype of the columns recorded as numbers, by their schema annotation.
 _NUMBER_DTYPES = {float: np.float64, int: np.int64, bool: np.bool_}
+#: How a channel's binary record holds each of them (little-endian), and the ``struct`` code of
+#: each record type.
+_RECORD_TYPES = {np.float64: "<f8", np.int64: "<i8", np.bool_: "?"}
+_STRUCT_CODES = {"<f8": "d", "<i8": "q", "|b1": "?"}
 
 
 #: The series' metrics (docs/results-reference.md). Their codes are fixed, so the control
@@ -231,24 +235,27 @@ def _code_dtype(n: int) -> type[np.signedinteger[Any]]:
 
 
 class Channel:
-    """One frame's records: numbers in one flat list, text in another, ids as codes.
+    """One frame's records: numbers as packed binary rows, text in a list, ids as codes.
 
     A row's numbers, then its ids and names (the :data:`CATEGORICAL` columns) coded by
-    per-column :class:`_Codebook` s, go to one flat list (:attr:`number_fields` is the order);
-    its free text (ARNs, reasons, messages) goes to a second list. Every :data:`COMPACT_ROWS` rows
-    (:meth:`pack`) the numbers become one float array by a single ``np.fromiter`` call and are
-    split into columns. Before, a channel was a list of tuples packed column by column, which
-    read every tuple back from memory once per column and cost about 1 us a series row
-    (BENCHMARKS.md, "Rows as numbers").
+    per-column :class:`_Codebook` s (:attr:`number_fields` is the order) are packed by one
+    ``struct`` call into a fixed-size binary record (``float64`` for float columns, ``int64``
+    for integers and codes, a byte for booleans) at the end of one ``bytearray``; its free text
+    (ARNs, reasons, messages) goes to a list. Every :data:`COMPACT_ROWS` rows (:meth:`pack`)
+    numpy reads the records in place as one structured array and copies each column out.
+    Before, the numbers went to a list of Python objects that ``np.fromiter`` converted one by
+    one, about 250 instructions a number (BENCHMARKS.md, "Rows as binary records").
 
     :meth:`append` takes a row with names in the schema's field order, as ``list.append`` did.
-    The hot path may record coded rows itself with :attr:`extend` (the values of
-    :attr:`number_fields`, ids coded with :attr:`books`) and :attr:`extend_text`, as the
-    control plane does for the series: ``t, value, metric, cluster, service,
-    container_instance``.
+    The hot path may record coded rows itself: :meth:`rows` gives the packing function of
+    ``k`` rows (the values of :attr:`number_fields` for each row, ids coded with
+    :attr:`books`), and :attr:`write` appends what it returns, as the control plane does for
+    the series: ``t, value, metric, cluster, service, container_instance``. Free text goes to
+    :attr:`extend_text`.
     """
 
     __slots__ = (
+        "_buffer",
         "_chunks",
         "_dtypes",
         "_get_ids",
@@ -256,14 +263,15 @@ class Channel:
         "_get_texts",
         "_id_books",
         "_limit",
-        "_numbers",
+        "_packers",
+        "_record",
         "_texts",
         "books",
-        "extend",
         "extend_text",
         "name",
         "number_fields",
         "text_fields",
+        "write",
     )
 
     def __init__(
@@ -295,45 +303,73 @@ class Channel:
             for field in fields
             if field not in books
         }
+        # The binary record of a row's numbers, as numpy reads it back.
+        self._record = np.dtype(
+            [
+                (field, "<i8" if field in books else _RECORD_TYPES[self._dtypes[field]])
+                for field in self.number_fields
+            ]
+        )
         self._id_books = tuple(books[fields[i]] for i in ids)
         self._get_plain = _getter(plain)
         self._get_ids = _getter(ids)
         self._get_texts = _getter(texts)
-        self._numbers: list[Any] = []
+        self._buffer = bytearray()
         self._texts: list[Any] = []
-        self.extend = self._numbers.extend
+        self._packers: dict[int, Callable[..., bytes]] = {}
+        self.write = self._buffer.extend
         self.extend_text = self._texts.extend
         self._chunks: list[dict[str, np.ndarray]] = []
 
+    def __getstate__(self) -> dict[str, Any]:
+        # The packing functions are rebuilt where the channel is unpickled (Struct does not
+        # pickle); ``write`` and ``extend_text`` are bound again to the copied buffers.
+        skip = {"_packers", "write", "extend_text"}
+        return {name: getattr(self, name) for name in self.__slots__ if name not in skip}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+        self._packers = {}
+        self.write = self._buffer.extend
+        self.extend_text = self._texts.extend
+
+    def rows(self, k: int = 1) -> Callable[..., bytes]:
+        """The function packing ``k`` rows' numbers (given flat, in order) for :attr:`write`."""
+        packer = self._packers.get(k)
+        if packer is None:
+            record = self._record
+            formats = "".join(_STRUCT_CODES[record[field].str] for field in self.number_fields)
+            packer = self._packers[k] = struct.Struct("<" + formats * k).pack
+        return packer
+
     def append(self, row: tuple[Any, ...]) -> None:
         """Record one row given with names, in the schema's field order."""
-        extend = self.extend
-        extend(self._get_plain(row))
         # Each id through its column's codebook, in one C-level loop (``__missing__`` included).
-        extend(map(dict.__getitem__, self._id_books, self._get_ids(row)))
+        codes = map(dict.__getitem__, self._id_books, self._get_ids(row))
+        self.write(self.rows()(*self._get_plain(row), *codes))
         self.extend_text(self._get_texts(row))
 
     def __len__(self) -> int:
         packed = sum(len(chunk[self.number_fields[0]]) for chunk in self._chunks)
-        return packed + len(self._numbers) // len(self.number_fields)
+        return packed + len(self._buffer) // self._record.itemsize
 
     def pack(self, limit: int | None = None) -> bool:
         """Pack the rows into column arrays once there are ``limit`` (default: the channel's).
 
         Returns whether it packed.
         """
-        numbers, texts = self._numbers, self._texts
-        width = len(self.number_fields)
-        if not numbers or len(numbers) < width * (limit or self._limit):
+        buffer, texts = self._buffer, self._texts
+        if not buffer or len(buffer) < self._record.itemsize * (limit or self._limit):
             return False
-        # fromiter: np.array would first look into every value for a nested sequence.
-        block = np.fromiter(numbers, dtype=np.float64, count=len(numbers)).reshape(-1, width)
+        records = np.frombuffer(buffer, dtype=self._record)  # the rows in place, no copy
         chunk: dict[str, np.ndarray] = {}
-        for j, field in enumerate(self.number_fields):
+        for field in self.number_fields:
             book = self.books.get(field)
             # Codes: the smallest type that holds them so far, -1 and code + 1 (categorical).
             dtype = _code_dtype(len(book)) if book is not None else self._dtypes[field]
-            chunk[field] = block[:, j].astype(dtype)  # a copy: the block is dropped
+            chunk[field] = records[field].astype(dtype)  # a copy: the buffer is reused
+        del records  # the buffer cannot be cleared while numpy reads it
         if self.text_fields:
             flat = np.empty(len(texts), dtype=object)
             flat[:] = texts  # objects as they are (np.array would look into them)
@@ -341,7 +377,7 @@ class Channel:
             for j, field in enumerate(self.text_fields):
                 chunk[field] = columns[:, j].copy()
         self._chunks.append(chunk)
-        numbers.clear()  # in place: ``extend`` stays bound to these lists
+        buffer.clear()  # in place: ``write`` and ``extend_text`` stay bound to these
         texts.clear()
         return True
 
@@ -409,8 +445,9 @@ class Recorder:
     """One :class:`Channel` per frame; recording a row is one ``append`` of a plain tuple.
 
     The series, a dozen rows a task lifecycle, is recorded by the control plane with codes
-    (``Channel.extend``). The channels pack their rows into column arrays as they grow, so a run
-    of a million task lifecycles keeps its results in a few hundred MiB instead of many GiB.
+    (``Channel.rows`` and ``Channel.write``). The channels pack their rows into column arrays
+    as they grow, so a run of a million task lifecycles keeps its results in a few hundred MiB
+    instead of many GiB.
 
     Attributes:
         placements: ``None`` unless placement explanations are on (``explain``).

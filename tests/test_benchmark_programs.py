@@ -230,7 +230,23 @@ def test_parts_measure_alternates_the_variants_and_restores_placement():
     ticks = iter(range(1_000))
     walls = parts.measure(N_INSTANCES, N_TASKS, 2, clock=lambda: float(next(ticks)))
     assert plane.place is place
-    assert all(len(walls[variant]) == 2 for variant in parts.VARIANTS)
+    assert all(len(walls[variant]) == 2 for variant in (*parts.VARIANTS, "floor"))
+
+
+def test_parts_machinery_replays_every_decision_and_records_nothing():
+    """The machinery variant runs the same lifecycles as the full run, with no rows made."""
+    from benchmarks import parts
+
+    workload = make_workload(N_TASKS, N_INSTANCES, seed=5)
+    made = parts.decisions(workload, N_INSTANCES)
+    with parts.switched_off("full", workload, N_INSTANCES, made) as full:
+        full.run()
+    with parts.switched_off("machinery", workload, N_INSTANCES, made) as sim:
+        sim.run()
+    assert sim.env.now == full.env.now  # the last task stopped at the same instant
+    assert full.recorder.count("tasks") == N_TASKS
+    # Only the instances' registration rows: none of the lifecycles' twelve rows each.
+    assert len(sim.recorder.series) < len(full.recorder.series) - 11 * N_TASKS
 
 
 def test_instruction_counts_read_from_cachegrind_summary():

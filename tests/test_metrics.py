@@ -44,13 +44,13 @@ def test_recording_goes_on_through_bound_appends_after_a_pack():
     sim = Simulation.from_scenario(load_scenario(QUICKSTART))
     sim.run(until=3600.0)
     recorder = sim.recorder
-    tasks, extend = len(recorder.tasks), recorder.series.extend
+    tasks, write, row = len(recorder.tasks), recorder.series.write, recorder.series.rows()
     rows = len(recorder.series)
     recorder.compact(limit=1)
-    assert not recorder.series._numbers and not recorder.tasks._numbers  # all packed
+    assert not recorder.series._buffer and not recorder.tasks._buffer  # all packed
     assert (len(recorder.series), len(recorder.tasks)) == (rows, tasks)  # and nothing lost
-    # The hot path holds the series' bound ``extend``: it must still record after a pack.
-    extend((3600.0, 7, METRIC["tasks_running"], -1, -1, -1))
+    # The hot path holds the series' bound ``write``: it must still record after a pack.
+    write(row(3600.0, 7, METRIC["tasks_running"], -1, -1, -1))
     series = sim.result().series
     assert len(series) == rows + 1
     assert series.iloc[-1][["metric", "value"]].tolist() == ["tasks_running", 7.0]
@@ -93,8 +93,8 @@ def test_series_channel_frame_is_the_frame_of_its_rows(rows, packs):
         else:  # the hot path's form: codes from the channel's books
             books = channel.books
             t, metric, cluster, service, instance, value = row
-            channel.extend(
-                (
+            channel.write(
+                channel.rows()(
                     t,
                     value,
                     books["metric"][metric],
@@ -208,5 +208,5 @@ def test_a_recorder_pickles_mid_run_and_goes_on_recording():
     copy = pickle.loads(pickle.dumps(sim.recorder))
     for name, frame in sim.recorder.frames().items():
         pd.testing.assert_frame_equal(copy.frames()[name], frame, obj=name)
-    copy.series.extend((3600.0, 7, METRIC["tasks_running"], -1, -1, -1))  # its own list
+    copy.series.write(copy.series.rows()(3600.0, 7, METRIC["tasks_running"], -1, -1, -1))
     assert len(copy.series) == len(sim.recorder.series) + 1

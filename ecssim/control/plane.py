@@ -57,7 +57,7 @@ from ecssim.placement.engine import (
 from ecssim.placement.query import parse_expression
 from ecssim.rng import Streams, stable_hash
 
-# Codes of the levels the control plane records on every task (metrics.Channel.extend).
+# Codes of the levels the control plane records on every task (metrics.Channel.rows).
 _CPU_RESERVED = METRIC["cpu_reserved"]
 _MEMORY_RESERVED = METRIC["memory_reserved"]
 _TASKS_PENDING = METRIC["tasks_pending"]
@@ -161,6 +161,9 @@ class ControlPlane:
         self._health_gates: dict[tuple[int, bool], float] = {}
         self._deployment_seq = 0
         self._definition_copies: list[TaskDefinition] = []
+        # The series' packing functions for the rows a step records together (Channel.rows).
+        series = recorder.series
+        self._series_rows = (series.rows(1), series.rows(4), series.rows(5))
         self.refresh_usage_families()
 
     # -- helpers ------------------------------------------------------------------------------
@@ -858,16 +861,18 @@ class ControlPlane:
         instance.reserved_cpu += cpu
         instance.reserved_memory += memory
         # Series rows as numbers: t, value, then the codes of metric, cluster, service, instance;
-        # the step's four or five rows in one call. Two literal tuples, one with the pending row:
-        # a third ``extend`` or a tuple built by concatenation costs more (BENCHMARKS.md).
+        # the step's four or five rows packed by one call and written by another. Written out
+        # twice, with and without the pending row: when the rows went to a list, a third call
+        # or a tuple built by concatenation cost more (BENCHMARKS.md).
         now, series = self.env.now, self.recorder.series
         books = series.books
         at = books["cluster"][cluster.name]
         on = books["container_instance"][instance.arn]
+        _, rows4, rows5 = self._series_rows
         # fmt: off
         if pending:
             cluster.tasks_pending += pending
-            series.extend((
+            series.write(rows5(
                 now, cluster.cpu_reserved, _CPU_RESERVED, at, -1, -1,
                 now, cluster.memory_reserved, _MEMORY_RESERVED, at, -1, -1,
                 now, cluster.tasks_pending, _TASKS_PENDING, at, -1, -1,
@@ -875,7 +880,7 @@ class ControlPlane:
                 now, instance.reserved_memory, _MEMORY_RESERVED, at, -1, on,
             ))
         else:
-            series.extend((
+            series.write(rows4(
                 now, cluster.cpu_reserved, _CPU_RESERVED, at, -1, -1,
                 now, cluster.memory_reserved, _MEMORY_RESERVED, at, -1, -1,
                 now, instance.reserved_cpu, _CPU_RESERVED, at, -1, on,
@@ -1061,7 +1066,7 @@ class ControlPlane:
             return  # still starting, or still on its way out: no level changes
         cluster = task.cluster
         now, series = self.env.now, self.recorder.series
-        at, extend = series.books["cluster"][cluster.name], series.extend
+        at, write, row = series.books["cluster"][cluster.name], series.write, self._series_rows[0]
         if self.usage_families and task.task_definition.family in self.usage_families:
             if status == _RUNNING:
                 self._running_reserved(task, 1)
@@ -1069,16 +1074,16 @@ class ControlPlane:
                 self._running_reserved(task, -1)
         if old < _RUNNING:
             cluster.tasks_pending -= 1
-            extend((now, cluster.tasks_pending, _TASKS_PENDING, at, -1, -1))
+            write(row(now, cluster.tasks_pending, _TASKS_PENDING, at, -1, -1))
         elif old == _RUNNING:
             cluster.tasks_running -= 1
-            extend((now, cluster.tasks_running, _TASKS_RUNNING, at, -1, -1))
+            write(row(now, cluster.tasks_running, _TASKS_RUNNING, at, -1, -1))
             if task.service is not None:
                 self._service_levels(task.service)
                 self.wake(task.service)
         if status == _RUNNING:
             cluster.tasks_running += 1
-            extend((now, cluster.tasks_running, _TASKS_RUNNING, at, -1, -1))
+            write(row(now, cluster.tasks_running, _TASKS_RUNNING, at, -1, -1))
             service = task.service
             if service is not None and task.desired_status == _DESIRED_RUNNING:
                 service.pending -= 1
