@@ -161,9 +161,11 @@ class ClusterState:
         self._available = np.zeros(capacity, dtype=bool)
         # Per requirement shape: its fit mask and binpack keys, kept up to date row by row.
         self._fits: dict[tuple[Any, ...], _Fit] = {}
-        # Value masks for spread placement (value_penalty), valid for one ``version``.
+        # Value masks (value_penalty) and held values (held_values) for spread placement,
+        # valid for one ``version``.
         self._penalties: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
-        self._penalties_version = -1
+        self._held: dict[str, tuple[int, ...]] = {}
+        self._cached_version = -1
         self.instance_arns: list[str] = []
         self.ec2_instance_ids: list[str] = []
         self.row_of: dict[str, int] = {}
@@ -317,9 +319,8 @@ class ClusterState:
         ``values`` are indexes as in :meth:`group_totals_by_value` (code + 1; 0: absent).
         Cached until the next change of status, connection or attributes (``version``).
         """
-        if self._penalties_version != self.version:
-            self._penalties.clear()
-            self._penalties_version = self.version
+        if self._cached_version != self.version:
+            self._clear_cached()
         penalty = self._penalties.get((name, values))
         if penalty is None:
             codes, _ = self.attribute(name)
@@ -327,6 +328,25 @@ class ClusterState:
             penalty = np.where(held, 0, NO_FIT).astype(np.int32)
             self._penalties[(name, values)] = penalty
         return penalty
+
+    def held_values(self, name: str) -> tuple[int, ...]:
+        """The values of attribute ``name`` some instance holds, in index order.
+
+        Indexes as in :meth:`group_totals_by_value` (code + 1; 0: rows without the attribute).
+        Cached until the next change of status, connection or attributes (``version``).
+        """
+        if self._cached_version != self.version:
+            self._clear_cached()
+        held = self._held.get(name)
+        if held is None:
+            holders = self.attribute_holders(name)
+            held = self._held[name] = tuple(i for i, count in enumerate(holders) if count)
+        return held
+
+    def _clear_cached(self) -> None:
+        self._penalties.clear()
+        self._held.clear()
+        self._cached_version = self.version
 
     def _fit_all(self, fit: _Fit) -> np.ndarray:
         """Where ``fit``'s shape fits, over every instance (``_refresh_fit`` does one row)."""
@@ -482,9 +502,11 @@ class ClusterState:
         if old != new:
             for group, by_attribute in self._value_totals.items():
                 totals = by_attribute.get(name)
+                if totals is None:
+                    continue
+                self._fit_totals(totals, len(column.values))  # a new value has a total too
                 tasks = int(self._groups[group][row]) if group in self._groups else 0
-                if totals is not None and tasks:
-                    self._fit_totals(totals, len(column.values))
+                if tasks:
                     totals[old + 1] -= tasks
                     totals[new + 1] += tasks
         self.version += 1
@@ -546,10 +568,7 @@ class ClusterState:
         by_attribute = self._value_totals.get(group)
         if by_attribute:
             for name, totals in by_attribute.items():
-                code = self._attributes[name].codes.item(row) + 1
-                if code >= len(totals):
-                    self._fit_totals(totals, code)
-                totals[code] += sign
+                totals[self._attributes[name].codes.item(row) + 1] += sign
         self._refresh_fit(row)
 
     # -- the InstanceView protocol of the query language --------------------------------------
@@ -600,22 +619,24 @@ class ClusterState:
     def value_totals(self, group: str, name: str) -> list[int]:
         """:meth:`group_totals_by_value` as the list the state keeps; do not write to it.
 
-        Kept up to date incrementally from the first call on, so spread placement reads it
-        instead of recounting every instance. It may be longer than the number of values.
+        Kept up to date incrementally from the first call on (one total for every value the
+        attribute has had), so spread placement reads it instead of recounting every instance.
         """
-        by_attribute = self._value_totals.setdefault(group, {})
-        totals = by_attribute.get(name)
+        by_attribute = self._value_totals.get(group)
+        if by_attribute is not None:
+            totals = by_attribute.get(name)
+            if totals is not None:
+                return totals
         column = self._attributes.get(name)
-        values = len(column.values) if column is not None else 0
-        if totals is None:
-            counts = self.group_counts(group)
-            codes = column.codes[: self.n] if column is not None else np.full(self.n, -1)
-            counted = np.bincount(codes + 1, weights=counts, minlength=values + 1)
-            by_attribute[name] = totals = counted.astype(np.int64).tolist()
-            if column is None:
-                self._attributes[name] = AttributeColumn(self._capacity)
-        elif len(totals) < values + 1:
-            self._fit_totals(totals, values)
+        if column is None:
+            column = self._attributes[name] = AttributeColumn(self._capacity)
+        counted = np.bincount(
+            column.codes[: self.n] + 1,
+            weights=self.group_counts(group),
+            minlength=len(column.values) + 1,
+        )
+        totals = counted.astype(np.int64).tolist()
+        self._value_totals.setdefault(group, {})[name] = totals
         return totals
 
     def group_counts(self, group: str) -> np.ndarray:

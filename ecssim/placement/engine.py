@@ -204,15 +204,14 @@ def _value_levels(state: ClusterState, group: str, name: str) -> list[tuple[int,
     number of tasks, in code order; only values some instance holds count. ``None`` when every
     value is tied, so spreading over them would narrow nothing.
     """
-    totals = state.value_totals(group, name)  # may be longer than holders
+    totals = state.value_totals(group, name)
     # One pass grouping the held values by total (each joins its tuple in code order): with a
     # handful of values (3 AZs is typical) Python's steps are the cost, and a dict takes fewer
     # than sorting by total and scanning for the ties.
     by_total: dict[int, tuple[int, ...]] = {}
-    for index, count in enumerate(state.attribute_holders(name)):
-        if count:
-            total = totals[index]
-            by_total[total] = (*by_total.get(total, ()), index)
+    for index in state.held_values(name):
+        total = totals[index]
+        by_total[total] = (*by_total.get(total, ()), index)
     if len(by_total) < 2:
         return None
     return [by_total[total] for total in sorted(by_total)]
