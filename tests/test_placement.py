@@ -582,7 +582,8 @@ def test_draw_lowest_draws_as_indexing_the_tied_rows(keys, seed):
     fast, reference = np.random.default_rng(seed), np.random.default_rng(seed)
     rows = (array == array.min()).nonzero()[0]
     expected = int(rows[0]) if len(rows) == 1 else int(rows[reference.integers(len(rows))])
-    assert _draw_lowest(array, int(array.argmin()), fast) == expected
+    first = int(array.argmin())
+    assert _draw_lowest(array, first, array.item(first), fast) == expected
     assert fast.bit_generator.state == reference.bit_generator.state
 
 

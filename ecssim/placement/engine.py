@@ -403,26 +403,27 @@ def _place_keyed(
     levels = _value_levels(state, request.group, spread) if spread is not None else None
     if levels is None:
         first = int(keys.argmin())
+        best = keys.item(first)  # a Python int: comparing numpy scalars costs more
     else:
         # Every instance holds one of the levels' values, so no level with a fit means none.
         for tied in levels:
             ranked = keys + state.value_penalty(spread, tied)  # type: ignore[arg-type]
             first = int(ranked.argmin())
-            if ranked.item(first) < NO_FIT:
+            best = ranked.item(first)
+            if best < NO_FIT:
                 break
         keys = ranked
-    if keys.item(first) >= NO_FIT:
+    if best >= NO_FIT:
         return _failure(state, request, False)
-    return Decision(_draw_lowest(keys, first, rng), None, -1)
+    return Decision(_draw_lowest(keys, first, best, rng), None, -1)
 
 
-def _draw_lowest(keys: np.ndarray, first: int, rng: np.random.Generator) -> int:
-    """The row among those with the lowest key; ``first`` is the first of them (``argmin``).
+def _draw_lowest(keys: np.ndarray, first: int, best: int, rng: np.random.Generator) -> int:
+    """The row among those with the lowest key, ``best``; ``first`` is the first of them.
 
     Draws as the mask path does (:func:`_draw` over the tied rows), and not at all when
     ``first`` is the only one.
     """
-    best = keys.item(first)  # a Python int: comparing numpy scalars costs more
     rest = keys[first + 1 :]
     # ``argmin`` returns the first lowest key, so ties can only come after it. One argmin over
     # the rest tells whether there is any for less than comparing the keys to ``best`` and
