@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -210,3 +211,24 @@ def test_a_recorder_pickles_mid_run_and_goes_on_recording():
         pd.testing.assert_frame_equal(copy.frames()[name], frame, obj=name)
     copy.series.write(copy.series.rows()(3600.0, 7, METRIC["tasks_running"], -1, -1, -1))
     assert len(copy.series) == len(sim.recorder.series) + 1
+
+
+@pytest.mark.parametrize("scenario", ["quickstart.yaml", "batch-runtask.yaml", "draining.yaml"])
+def test_a_stopped_tasks_record_is_its_task_row(scenario):
+    """The control plane writes a stopped task's row straight to the channel, in the channel's
+    order: the frame must be the one the named row gives through ``append``."""
+    from ecssim.metrics import Recorder
+
+    sim = Simulation.from_scenario(load_scenario(QUICKSTART.with_name(scenario)))
+    control, named = sim.control, Recorder()
+    record, kinds = control._record_stopped, set()
+
+    def both(task):
+        record(task)
+        named.tasks.append(control._task_row(task))
+        kinds.add((task.service is None, task.stop_code))
+
+    control._record_stopped = both
+    sim.run(until=6 * 3600.0)
+    assert kinds  # (the three scenarios: service and standalone tasks, exits and stops)
+    pd.testing.assert_frame_equal(sim.recorder.frames()["tasks"], named.frames()["tasks"])
