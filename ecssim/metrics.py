@@ -244,7 +244,7 @@ class Channel:
     (ARNs, reasons, messages) goes to a list. Every :data:`COMPACT_ROWS` rows (:meth:`pack`)
     numpy reads the records in place as one structured array and copies each column out.
     Before, the numbers went to a list of Python objects that ``np.fromiter`` converted one by
-    one, about 250 instructions a number (BENCHMARKS.md, "Rows as binary records").
+    one, about 200 instructions a number (BENCHMARKS.md, "Rows as binary records").
 
     :meth:`append` takes a row with names in the schema's field order, as ``list.append`` did.
     The hot path may record coded rows itself: :meth:`rows` gives the packing function of
