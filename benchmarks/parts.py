@@ -96,7 +96,7 @@ def switched_off(
     if variant in ("no_series", "no_records", "machinery"):
         sim.recorder.series.write = _drop
     if variant in ("no_records", "machinery"):
-        sim.control._record_stopped = lambda task: None  # type: ignore[method-assign]
+        sim.control._record_task = lambda task, tasks: None  # type: ignore[method-assign]
         sim.recorder.tasks = _Discard()  # type: ignore[assignment]
     if not variant.startswith("replay") and variant != "machinery":
         yield sim

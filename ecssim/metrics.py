@@ -2,8 +2,8 @@
 
 The schemas below are the single source of the result columns (SPEC section 6,
 ``docs/results-reference.md``). The hot path records a plain tuple per record, in the schema's
-field order (or, for the series, its numbers with coded ids); a channel that is switched off is
-``None`` and costs one attribute test.
+field order (or, for the series and a task's row, its numbers with coded ids); a channel that is
+switched off is ``None`` and costs one attribute test.
 """
 
 from __future__ import annotations
@@ -394,16 +394,20 @@ class Channel:
             index -= len(chunk[field])
         self._texts[index * len(self.text_fields) + self.text_fields.index(field)] = value
 
-    def frame(self, extra: list[tuple[Any, ...]] | None = None) -> pd.DataFrame:
-        """The frame of the rows recorded so far, plus ``extra`` rows (not recorded)."""
+    def sibling(self) -> Channel:
+        """An empty channel of the same schema that shares this one's codebooks.
+
+        For rows that join a frame without being recorded (:meth:`frame`'s ``extra``).
+        """
+        return Channel(self.name, books=self.books)
+
+    def frame(self, extra: Channel | None = None) -> pd.DataFrame:
+        """The frame of the rows recorded so far, plus the rows of ``extra`` (a :meth:`sibling`)."""
         self.pack(limit=1)
         chunks = self._chunks
-        if extra:
-            more = Channel(self.name, books=self.books)
-            for row in extra:
-                more.append(row)
-            more.pack(limit=1)
-            chunks = [*chunks, *more._chunks]
+        if extra is not None:
+            extra.pack(limit=1)
+            chunks = [*chunks, *extra._chunks]
         fields = SCHEMAS[self.name]._fields
         data: dict[str, Any] = {}
         for field in fields:
@@ -475,12 +479,13 @@ class Recorder:
         channel = getattr(self, name)
         return len(channel) if channel is not None else 0
 
-    def frames(self, extra: dict[str, list[Any]] | None = None) -> dict[str, pd.DataFrame]:
+    def frames(self, extra: dict[str, Channel] | None = None) -> dict[str, pd.DataFrame]:
         """Build every frame (``placements`` only when recorded).
 
         Args:
-            extra: Rows to append to a channel's rows in the frame only (for example the tasks
-                still alive at the end), leaving the channels themselves untouched.
+            extra: By channel name, a :meth:`Channel.sibling` whose rows join that frame only
+                (for example the tasks still alive at the end), leaving the channels themselves
+                untouched.
         """
         extra = extra or {}
         return {

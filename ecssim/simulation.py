@@ -329,7 +329,7 @@ class Simulation:
     def result(self) -> Result:
         """Build the result frames of everything recorded so far."""
         with _cyclic_gc_paused():
-            frames = self.recorder.frames(self.control.snapshot_rows())
+            frames = self.recorder.frames(self.control.snapshot())
         meta: dict[str, Any] = {
             "seed": self.seed,
             "ecssim_version": ecssim_version(),

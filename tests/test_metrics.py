@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ecssim.metrics import CATEGORICAL, METRIC, METRICS, Channel, InstanceRow, SeriesRow
+from ecssim.metrics import CATEGORICAL, METRIC, METRICS, Channel, InstanceRow, SeriesRow, TaskRow
 from ecssim.scenario.loader import load_scenario
 from ecssim.simulation import Simulation
 
@@ -171,7 +171,10 @@ def test_a_channel_frame_holds_its_rows_with_the_schema_dtypes(rows, packs):
         channel.append(row)
         if i in packs:
             channel.pack(limit=1)
-    frame = channel.frame(extra=rows[:2])  # extra rows join the frame only
+    more = channel.sibling()
+    for row in rows[:2]:
+        more.append(row)
+    frame = channel.frame(extra=more)  # extra rows join the frame only
     assert len(channel) == len(rows) and len(frame) == len(rows) + min(len(rows), 2)
     expected = rows + rows[:2]
     for j, field in enumerate(InstanceRow._fields):
@@ -213,22 +216,64 @@ def test_a_recorder_pickles_mid_run_and_goes_on_recording():
     assert len(copy.series) == len(sim.recorder.series) + 1
 
 
+def _named_task_row(task) -> TaskRow:
+    """A task's row by the schema's names, from the task's attributes (the test's own reading)."""
+    instance, definition = task.container_instance, task.task_definition
+    return TaskRow(
+        task_arn=task.arn,
+        cluster=task.cluster.name,
+        service=task.service.name if task.service else None,
+        group=task.group,
+        family=definition.family,
+        revision=definition.revision or 0,
+        launch_type=task.launch_type,
+        capacity_provider=None,
+        container_instance=instance.arn if instance else None,
+        availability_zone=instance.zone if instance else None,
+        cpu=task.requirement.cpu,
+        memory=task.requirement.memory_mib,
+        created_at=task.created_at,
+        pull_started_at=task.pull_started_at,
+        pull_stopped_at=task.pull_stopped_at,
+        started_at=task.started_at,
+        stopping_at=task.stopping_at,
+        execution_stopped_at=task.execution_stopped_at,
+        stopped_at=task.stopped_at,
+        last_status=task.last_status.name,
+        desired_status=task.desired_status.value,
+        stop_code=task.stop_code,
+        stopped_reason=task.stopped_reason,
+        exit_code=task.exit_code,
+        started_by=task.started_by,
+        desired_stopped_at=task.desired_stopped_at,
+    )
+
+
 @pytest.mark.parametrize("scenario", ["quickstart.yaml", "batch-runtask.yaml", "draining.yaml"])
-def test_a_stopped_tasks_record_is_its_task_row(scenario):
-    """The control plane writes a stopped task's row straight to the channel, in the channel's
-    order: the frame must be the one the named row gives through ``append``."""
+def test_a_tasks_record_is_its_task_row(scenario):
+    """The control plane writes a task's row straight to a channel, in the channel's order:
+    the frame must be the one the named row gives through ``append``, for the tasks that stop
+    during the run and for those still alive at its end."""
     from ecssim.metrics import Recorder
 
     sim = Simulation.from_scenario(load_scenario(QUICKSTART.with_name(scenario)))
     control, named = sim.control, Recorder()
-    record, kinds = control._record_stopped, set()
+    record, kinds = control._record_task, set()
 
-    def both(task):
-        record(task)
-        named.tasks.append(control._task_row(task))
+    def both(task, tasks):
+        record(task, tasks)
+        named.tasks.append(_named_task_row(task))
         kinds.add((task.service is None, task.stop_code))
 
-    control._record_stopped = both
+    control._record_task = both
     sim.run(until=6 * 3600.0)
     assert kinds  # (the three scenarios: service and standalone tasks, exits and stops)
     pd.testing.assert_frame_equal(sim.recorder.frames()["tasks"], named.frames()["tasks"])
+    live = control.snapshot()["tasks"]
+    assert len(live) > 0
+    alive = [task for c in control.clusters.values() for task in c.tasks.values()]
+    expected = named.tasks.sibling()
+    for task in alive:
+        if task.last_status.name != "STOPPED":
+            expected.append(_named_task_row(task))
+    pd.testing.assert_frame_equal(live.frame(), expected.frame())

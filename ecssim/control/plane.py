@@ -33,13 +33,13 @@ from ecssim.control.records import ClusterRecord, Deployment, InstanceRecord, Se
 from ecssim.errors import EcssimError
 from ecssim.metrics import (
     METRIC,
+    Channel,
     EventRow,
     FailureRow,
     InstanceRow,
     PlacementRow,
     Recorder,
 )
-from ecssim.metrics import TaskRow as _TaskRow
 from ecssim.model.catalogue import InstanceType
 from ecssim.model.enums import DesiredStatus, InstanceStatus, StopCode, TaskStatus
 from ecssim.model.taskdef import TaskDefinition
@@ -1326,7 +1326,7 @@ class ControlPlane:
             if instance.status == _DRAINING and service is not None:
                 self._check_drained(instance)
         recorder = self.recorder
-        self._record_stopped(task)
+        self._record_task(task, recorder.tasks)
         recorder.tasks.pack()  # each a length check until its threshold is reached
         if recorder.series.pack():
             recorder.compact()  # the other channels too, each at its own threshold
@@ -1337,13 +1337,13 @@ class ControlPlane:
             _, old_cluster, task_id = self._stopped.popleft()
             old_cluster.tasks.pop(task_id, None)
 
-    def _record_stopped(self, task: Task) -> None:
-        """Record a stopped task's row: :meth:`_task_row` written straight to the channel.
+    def _record_task(self, task: Task, tasks: Channel) -> None:
+        """Write ``task``'s row (``TaskRow``) to the ``tasks`` channel, as it is now.
 
-        The row's numbers and codes in the channel's order (``TaskRow``'s numbers, then its ids),
-        without the named row and the generic ``append`` (a test checks the two agree).
+        The row's numbers and codes go straight in, in the channel's order (``TaskRow``'s
+        numbers, then its ids): a stopped task on the hot path costs no named row and no
+        generic ``append``. The one writer of a task's row, for stopped and for live tasks.
         """
-        tasks = self.recorder.tasks
         books = tasks.books
         instance = task.container_instance
         definition = task.task_definition
@@ -1377,38 +1377,6 @@ class ControlPlane:
             )
         )
         tasks.extend_text((task.arn, task.stopped_reason, task.started_by))
-
-    def _task_row(self, task: Task) -> _TaskRow:
-        instance = task.container_instance
-        definition = task.task_definition
-        return _TaskRow(
-            task.arn,
-            task.cluster.name,
-            task.service.name if task.service else None,
-            task.group,
-            definition.family,
-            definition.revision or 0,
-            task.launch_type,
-            None,
-            instance.arn if instance else None,
-            instance.zone if instance else None,
-            task.requirement.cpu,
-            task.requirement.memory_mib,
-            task.created_at,
-            task.pull_started_at,
-            task.pull_stopped_at,
-            task.started_at,
-            task.stopping_at,
-            task.execution_stopped_at,
-            task.stopped_at,
-            _STATUS_NAMES[task.last_status],
-            str(task.desired_status),
-            task.stop_code,
-            task.stopped_reason,
-            task.exit_code,
-            task.started_by,
-            task.desired_stopped_at,
-        )
 
     # -- StopTask --------------------------------------------------------------------------------
     def stop_task(self, task: Task, *, code: StopCode, reason: str) -> None:
@@ -2107,15 +2075,19 @@ class ControlPlane:
         return victims
 
     # -- results ----------------------------------------------------------------------------------
-    def snapshot_rows(self) -> dict[str, list[Any]]:
-        """Rows of what is still alive now: unfinished tasks and every instance."""
-        tasks = [
-            self._task_row(task)
-            for cluster in self.clusters.values()
-            for task in cluster.tasks.values()
-            if task.last_status != TaskStatus.STOPPED
-        ]
-        instances = [
+    def snapshot(self) -> dict[str, Channel]:
+        """What is still alive now: unfinished tasks and every instance.
+
+        Each as a channel of its own that shares the recorder's codebooks, for
+        ``Recorder.frames``' ``extra``; the recorder's channels are left as they are.
+        """
+        tasks = self.recorder.tasks.sibling()
+        for cluster in self.clusters.values():
+            for task in cluster.tasks.values():
+                if task.last_status != TaskStatus.STOPPED:
+                    self._record_task(task, tasks)
+        instances = self.recorder.instances.sibling()
+        for row in (
             InstanceRow(
                 instance.arn,
                 instance.ec2_instance_id,
@@ -2134,5 +2106,6 @@ class ControlPlane:
                 instance.hourly_price,
             )
             for instance in self.instances
-        ]
+        ):
+            instances.append(row)
         return {"tasks": tasks, "instances": instances}
