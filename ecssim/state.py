@@ -169,7 +169,9 @@ class ClusterState:
         self.instance_arns: list[str] = []
         self.ec2_instance_ids: list[str] = []
         self.row_of: dict[str, int] = {}
-        self.version = 0  # bumped on every change of status, connection or attributes
+        # Bumped on every change of status, connection or attributes, and when a kept shape is
+        # dropped (FIT_CACHE): what is cached for placement by version is then looked up again.
+        self.version = 0
 
     # -- views (the first n rows) -----------------------------------------------------------
     @property
@@ -290,6 +292,7 @@ class ClusterState:
         if fit is None:
             if len(self._fits) >= self.FIT_CACHE:
                 del self._fits[next(iter(self._fits))]  # the oldest
+                self.version += 1  # its keys are no longer kept: placement plans are stale
             fit = self._fits[shape] = _Fit(shape, self._capacity)
             fit.mask[: self.n] = self._fit_all(fit)
         return fit

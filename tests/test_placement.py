@@ -27,7 +27,7 @@ from ecssim.placement.strategies import (
     unregister_strategy,
     validate_strategy,
 )
-from ecssim.state import NO_FIT, RESERVED_PORTS
+from ecssim.state import NO_FIT, RESERVED_PORTS, ClusterState
 
 AZ = "attribute:ecs.availability-zone"
 BINPACK_MEM = StrategySpec("binpack", "memory")
@@ -540,6 +540,27 @@ def test_keyed_binpack_decides_as_the_mask_path(instances, steps, seed):
                 left = state.remaining_cpu if resource == "cpu" else state.remaining_memory
                 expected = np.where(state.fit_mask(shape_req), left, NO_FIT)
                 np.testing.assert_array_equal(keys, expected)
+
+
+def test_a_keyed_decision_sees_its_shape_kept_again_after_it_was_dropped(monkeypatch):
+    """A request's plan holds its shape's keys; dropping the shape (FIT_CACHE) must retire it.
+
+    Otherwise the next decision would read the dropped keys, which no reservation updates.
+    """
+    monkeypatch.setattr(ClusterState, "FIT_CACHE", 2)
+    state = make_state([(4096, 8192)] * 4)
+    request = _req(256, 1024, strategies=(SPREAD_AZ, BINPACK_MEM))
+    rng = np.random.default_rng(0)
+    first = place(state, request, rng)  # the plan keeps the shape's keys
+    assert first.row >= 0
+    for memory in (2048, 3072):  # two other shapes drop it
+        place(state, _req(256, memory, strategies=(BINPACK_MEM,)), rng)
+    assert ClusterState._shape(request.requirement) not in state._fits
+    # Reservations the dropped keys never see: row 3 becomes the fullest fitting instance.
+    state.reserve(3, requirement(256, 6144), "other")
+    again = place(state, request, np.random.default_rng(1))
+    slow = place(state, request, np.random.default_rng(1), explain=True)
+    assert again.row == slow.row == 3
 
 
 @settings(max_examples=100, deadline=None)

@@ -64,6 +64,10 @@ class PlacementRequest:
     #: ``(spread attribute or None, binpack resource)`` when the request is decided on binpack
     #: keys (:func:`_place_keyed`), else ``None``; worked out once, not per placement.
     keyed: tuple[str | None, str] | None = field(init=False, compare=False, repr=False)
+    #: The keyed decisions' plans by ``id`` of the cluster state (:class:`_KeyedPlan`).
+    plans: dict[int, _KeyedPlan] = field(
+        init=False, compare=False, repr=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         keyed = None if self.constraints else _keyed_binpack(self.strategies)
@@ -204,12 +208,16 @@ def _value_levels(state: ClusterState, group: str, name: str) -> list[tuple[int,
     number of tasks, in code order; only values some instance holds count. ``None`` when every
     value is tied, so spreading over them would narrow nothing.
     """
-    totals = state.value_totals(group, name)
+    return _levels(state.value_totals(group, name), state.held_values(name))
+
+
+def _levels(totals: list[int], held: tuple[int, ...]) -> list[tuple[int, ...]] | None:
+    """:func:`_value_levels` from the group's totals by value and the values held."""
     # One pass grouping the held values by total (each joins its tuple in code order): with a
     # handful of values (3 AZs is typical) Python's steps are the cost, and a dict takes fewer
     # than sorting by total and scanning for the ties.
     by_total: dict[int, tuple[int, ...]] = {}
-    for index in state.held_values(name):
+    for index in held:
         total = totals[index]
         by_total[total] = (*by_total.get(total, ()), index)
     if len(by_total) < 2:
@@ -385,6 +393,31 @@ def _keyed_binpack(strategies: tuple[StrategySpec, ...]) -> tuple[str | None, st
     return spread, "cpu" if last.field == "cpu" else "memory"
 
 
+class _KeyedPlan:
+    """What the keyed decisions of one request read from one state, looked up once.
+
+    Valid while the state's ``version`` holds: a new instance, a status, connection or
+    attribute change, or a kept shape dropped bumps it. A decision then starts from its
+    request's plan instead of finding the keys, the totals and the held values again.
+    """
+
+    __slots__ = ("held", "keys", "penalties", "state", "totals", "version")
+
+    def __init__(
+        self, state: ClusterState, request: PlacementRequest, spread: str | None, resource: str
+    ) -> None:
+        self.state = state
+        self.version = state.version
+        self.keys = state.binpack_keys(request.requirement, resource)
+        self.totals: list[int] = []
+        self.held: tuple[int, ...] = ()
+        if spread is not None:
+            self.totals = state.value_totals(request.group, spread)
+            self.held = state.held_values(spread)
+        # Per level: its penalty (ClusterState.value_penalty), as asked for.
+        self.penalties: dict[tuple[int, ...], np.ndarray] = {}
+
+
 def _place_keyed(
     state: ClusterState,
     request: PlacementRequest,
@@ -399,15 +432,22 @@ def _place_keyed(
     them at random. Binpack's keys already hold "does not fit" as ``NO_FIT``; a spread level
     adds ``NO_FIT`` to the rows outside its values, so each step is one ``argmin``.
     """
-    keys = state.binpack_keys(request.requirement, resource)
-    levels = _value_levels(state, request.group, spread) if spread is not None else None
+    plan = request.plans.get(id(state))
+    if plan is None or plan.version != state.version or plan.state is not state:
+        plan = request.plans[id(state)] = _KeyedPlan(state, request, spread, resource)
+    keys = plan.keys
+    levels = _levels(plan.totals, plan.held) if spread is not None else None
     if levels is None:
         first = int(keys.argmin())
         best = keys.item(first)  # a Python int: comparing numpy scalars costs more
     else:
         # Every instance holds one of the levels' values, so no level with a fit means none.
+        penalties = plan.penalties
         for tied in levels:
-            ranked = keys + state.value_penalty(spread, tied)  # type: ignore[arg-type]
+            penalty = penalties.get(tied)
+            if penalty is None:
+                penalty = penalties[tied] = state.value_penalty(spread, tied)  # type: ignore[arg-type]
+            ranked = keys + penalty
             first = int(ranked.argmin())
             best = ranked.item(first)
             if best < NO_FIT:
