@@ -62,22 +62,22 @@ _STOPPING = TaskStatus.STOPPING
 _DEPROVISIONING = TaskStatus.DEPROVISIONING
 
 
-class _Step(simpy.Event):
-    """A scheduled lifecycle step: a bare triggered event whose only callback takes the step.
+class _Step:
+    """A scheduled lifecycle step: what SimPy's ``Environment.step`` reads of an event, no more.
 
-    Cheaper than a ``Timeout`` plus a closure; stale when the task's token has moved on (the
-    step was cancelled) or the agent is gone.
+    ``step`` pops the event, calls its ``callbacks`` and then reads ``_ok``; a step is always
+    ok, so those are class attributes and the one callback is a shared tuple. Not a
+    ``simpy.Event``: an event carries a ``__dict__`` beside its slots and a fresh callbacks
+    list, and a step is made twice a lifecycle. Cheaper than a ``Timeout`` plus a closure;
+    stale when the task's token has moved on (the step was cancelled) or the agent is gone.
     """
 
-    __slots__ = ("agent", "step", "task", "token")
+    __slots__ = ("agent", "callbacks", "step", "task", "token")
+    _ok = True
+    _value = None
 
-    def __init__(
-        self, env: simpy.Environment, agent: Agent, step: Callable[[Task], None], task: Task
-    ) -> None:
-        self.env = env
-        self.callbacks: list[Callable[[_Step], None]] = [_Step._fire]
-        self._value = None
-        self._ok = True
+    def __init__(self, agent: Agent, step: Callable[[Task], None], task: Task) -> None:
+        self.callbacks: tuple[Callable[[_Step], None], ...] | None = _FIRE
         self.agent = agent
         self.step = step
         self.task = task
@@ -87,6 +87,9 @@ class _Step(simpy.Event):
     def _fire(event: _Step) -> None:
         if event.task.token == event.token and event.agent.alive:
             event.step(event.task)
+
+
+_FIRE = (_Step._fire,)
 
 
 class _Backlog:
@@ -280,8 +283,7 @@ class Agent:
     # -- timers --------------------------------------------------------------------------------
     def _after(self, delay: float, step: Callable[[Task], None], task: Task) -> None:
         """Call ``step(task)`` after ``delay`` unless the task's token changed meanwhile."""
-        timer = _Step(self.env, self, step, task)
-        self.env.schedule(timer, NORMAL, delay)
+        self.env.schedule(_Step(self, step, task), NORMAL, delay)  # type: ignore[arg-type]
 
     # -- task lifecycle ----------------------------------------------------------------------
     def submit(self, task: Task) -> None:
