@@ -22,17 +22,18 @@ between 10,000 and 30,000 tasks, which holds a pack of each. Use ``--tasks 10000
 packing (the runs take about three times as long), and always for a change to recording: the
 binary records (``0be3e80``) cost 3.6 % more at the default sizes and 3.6 % less with packing.
 
-The count is not exact from run to run: identical runs differ by up to 1 % of a lifecycle's
-instructions (object addresses decide some dict layouts), so repeat a comparison before
-trusting a difference of that size. Instructions are a proxy, too: they do not count the time
-lost to cache misses, which "Where a lifecycle's time goes" in BENCHMARKS.md shows is a large
-part of a run. ``--cache`` has valgrind simulate the caches as well (the runs take about twice
-as long) and prints the first-level instruction and data cache misses of a lifecycle beside
-its instructions. ``--functions N`` also prints the N C functions (of the interpreter, numpy,
-the C library) that execute the most instructions a lifecycle, for each tree: where the
-interpreter's time goes, which a Python profiler cannot see. Each run takes about half a
-minute at the defaults (valgrind runs Python 50-100 times slower); the runs of all trees go in
-parallel. Needs ``valgrind`` on the PATH.
+The count is nearly exact from run to run: three runs of one tree differed by under 5,000
+instructions in 3.35 billion. Before the runs were given one BLAS thread (numpy's OpenBLAS
+pool, whose start-up and waiting valgrind counts too) identical runs differed by 1-2 % of a
+lifecycle's instructions, and comparisons before ``9535a1b`` carry that noise. Instructions
+are a proxy, too: they do not count the time lost to cache misses, which "Where a lifecycle's
+time goes" in BENCHMARKS.md shows is a large part of a run. ``--cache`` has valgrind simulate
+the caches as well (the runs take about twice as long) and prints the first-level instruction
+and data cache misses of a lifecycle beside its instructions. ``--functions N`` also prints
+the N C functions (of the interpreter, numpy, the C library) that execute the most
+instructions a lifecycle, for each tree: where the interpreter's time goes, which a Python
+profiler cannot see. Each run takes about half a minute at the defaults (valgrind runs Python
+50-100 times slower); the runs of all trees go in parallel. Needs ``valgrind`` on the PATH.
 """
 
 from __future__ import annotations
@@ -124,7 +125,16 @@ def _start(
     command = ["valgrind", "--tool=cachegrind", f"--cache-sim={'yes' if cache else 'no'}"]
     command += [f"--cachegrind-out-file={out_file}", sys.executable, "-c", program]
     # A fixed hash seed: string hashes decide dict and set layouts, and so a few instructions.
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    # One BLAS thread: numpy's OpenBLAS starts a pool of threads at import whose start-up and
+    # waiting valgrind counts too, differently from run to run (about 30 million instructions,
+    # 1-2 % of a lifecycle between the two sizes). ecssim makes no BLAS call.
+    env = {
+        **os.environ,
+        "PYTHONHASHSEED": "0",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
     return subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     )
