@@ -238,6 +238,10 @@ class ControlPlane:
 
     def cluster(self, name: str | None) -> ClusterRecord:
         """Return a cluster by name or ARN (``default`` when omitted)."""
+        if name is not None:
+            cluster = self.clusters.get(name)
+            if cluster is not None:
+                return cluster  # a name: no ARN to split
         key = (name or "default").rsplit("/", 1)[-1]
         try:
             return self.clusters[key]

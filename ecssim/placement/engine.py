@@ -21,6 +21,9 @@ from ecssim.placement.query import Expression
 from ecssim.placement.strategies import get_strategy, is_builtin
 from ecssim.state import DYNAMIC_PORTS, MAX_RESERVED_PORTS, NO_FIT, ClusterState
 
+#: ``Decision(row, None, -1)`` without ``NamedTuple.__new__``'s Python frame: the keyed path's.
+_placed = tuple.__new__
+
 #: Reasons in filter order; the reason for a failed placement is the closest instance's first.
 REASONS = (
     "AGENT",
@@ -455,7 +458,7 @@ def _place_keyed(
         keys = ranked
     if best >= NO_FIT:
         return _failure(state, request, False)
-    return Decision(_draw_lowest(keys, first, best, rng), None, -1)
+    return _placed(Decision, (_draw_lowest(keys, first, best, rng), None, -1, ()))
 
 
 def _draw_lowest(keys: np.ndarray, first: int, best: int, rng: np.random.Generator) -> int:
