@@ -40,17 +40,19 @@ NO_INSTANCES = "No Container Instances were found in your cluster."
 _ACTIVE = int(InstanceStatus.ACTIVE)
 
 
-@dataclass(frozen=True, slots=True)
-class StrategySpec:
-    """One ``placementStrategy`` item."""
+class StrategySpec(NamedTuple):
+    """One ``placementStrategy`` item.
+
+    A named tuple, not a dataclass: RunTask looks its placement request up by its strategies
+    on every call, and a tuple hashes and compares in C.
+    """
 
     type: str
     field: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ConstraintSpec:
-    """One ``placementConstraints`` item, its expression parsed once."""
+class ConstraintSpec(NamedTuple):
+    """One ``placementConstraints`` item, its expression parsed once (hashed as a tuple)."""
 
     type: str
     expression: Expression | None = None
