@@ -25,7 +25,7 @@ binary records (``0be3e80``) cost 3.6 % more at the default sizes and 3.6 % less
 The count is nearly exact from run to run: three runs of one tree differed by under 5,000
 instructions in 3.35 billion. Before the runs were given one BLAS thread (numpy's OpenBLAS
 pool, whose start-up and waiting valgrind counts too) identical runs differed by 1-2 % of a
-lifecycle's instructions, and comparisons before ``9535a1b`` carry that noise. Instructions
+lifecycle's instructions, and comparisons before ``e40ff8d`` carry that noise. Instructions
 are a proxy, too: they do not count the time lost to cache misses, which "Where a lifecycle's
 time goes" in BENCHMARKS.md shows is a large part of a run. ``--cache`` has valgrind simulate
 the caches as well (the runs take about twice as long) and prints the first-level instruction

@@ -2091,25 +2091,24 @@ class ControlPlane:
                 if task.last_status != TaskStatus.STOPPED:
                     self._record_task(task, tasks)
         instances = self.recorder.instances.sibling()
-        for row in (
-            InstanceRow(
-                instance.arn,
-                instance.ec2_instance_id,
-                instance.cluster.name,
-                instance.instance_type.name,
-                instance.zone,
-                instance.market,
-                None,
-                instance.registered_cpu,
-                instance.registered_memory,
-                instance.launched_at,
-                instance.registered_at,
-                instance.stopped_at,
-                instance.status.name,
-                instance.connected,
-                instance.hourly_price,
+        for instance in self.instances:
+            instances.append(
+                InstanceRow(
+                    instance.arn,
+                    instance.ec2_instance_id,
+                    instance.cluster.name,
+                    instance.instance_type.name,
+                    instance.zone,
+                    instance.market,
+                    None,
+                    instance.registered_cpu,
+                    instance.registered_memory,
+                    instance.launched_at,
+                    instance.registered_at,
+                    instance.stopped_at,
+                    instance.status.name,
+                    instance.connected,
+                    instance.hourly_price,
+                )
             )
-            for instance in self.instances
-        ):
-            instances.append(row)
         return {"tasks": tasks, "instances": instances}
