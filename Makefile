@@ -11,11 +11,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(RSTAMP): pyproject.toml | $(BIN)/python
+# The install compiles ecssim's one C file (setup.py): editing it reinstalls, which rebuilds it.
+SOURCES := pyproject.toml setup.py ecssim/placement/_keyed.c
+
+$(RSTAMP): $(SOURCES) | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): $(SOURCES) | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev,dask]"
 	touch $@ $(RSTAMP)
 
@@ -28,8 +31,8 @@ test: $(STAMP)
 	$(MAKE) pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check ecssim tests benchmarks tools
-	$(BIN)/ruff format --check ecssim tests benchmarks tools
+	$(BIN)/ruff check ecssim tests benchmarks tools setup.py
+	$(BIN)/ruff format --check ecssim tests benchmarks tools setup.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -44,4 +47,5 @@ bench-quick: $(STAMP)
 	$(BIN)/python -m benchmarks.run --quick
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) runs build .pytest_cache .mypy_cache .ruff_cache
+	rm -f ecssim/placement/_keyed.*.so

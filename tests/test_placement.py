@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+import sysconfig
+
 import numpy as np
 import pytest
 from conftest import make_state, requirement
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+import ecssim.placement.engine as engine
 from ecssim.model.enums import InstanceStatus
 from ecssim.placement.engine import (
     NO_INSTANCES,
@@ -15,7 +19,7 @@ from ecssim.placement.engine import (
     PlacementRequest,
     StrategySpec,
     _below,
-    _draw_lowest,
+    _choose_numpy,
     _value_levels,
     place,
 )
@@ -28,6 +32,21 @@ from ecssim.placement.strategies import (
     validate_strategy,
 )
 from ecssim.state import NO_FIT, RESERVED_PORTS, ClusterState
+
+try:
+    from ecssim.placement import _keyed
+except ImportError:  # installed without a C compiler (test_the_compiled_scan_is_built says so)
+    _keyed = None  # type: ignore[assignment]
+
+#: The keyed decision's scan, both ways: ecssim must decide alike with and without a compiler.
+CHOOSERS = [
+    pytest.param(_choose_numpy, id="numpy"),
+    pytest.param(
+        _keyed and _keyed.choose,
+        id="compiled",
+        marks=pytest.mark.skipif(_keyed is None, reason="ecssim.placement._keyed not built"),
+    ),
+]
 
 AZ = "attribute:ecs.availability-zone"
 BINPACK_MEM = StrategySpec("binpack", "memory")
@@ -479,6 +498,15 @@ KEYED = [
 ]
 
 
+@pytest.fixture
+def _restore_choose():
+    kept = engine._choose
+    yield
+    engine._choose = kept
+
+
+@pytest.mark.usefixtures("_restore_choose")
+@pytest.mark.parametrize("choose", CHOOSERS)
 @settings(max_examples=150, deadline=None)
 @given(
     instances=st.lists(
@@ -501,12 +529,14 @@ KEYED = [
     ),
     seed=st.integers(0, 999),
 )
-def test_keyed_binpack_decides_as_the_mask_path(instances, steps, seed):
+def test_keyed_binpack_decides_as_the_mask_path(choose, instances, steps, seed):
     """[spread attribute,] binpack on binpack keys makes the mask path's choice and draw.
 
     ``explain=True`` takes the general mask path; both run on the same state with generators
-    in the same state, through placements, releases, status and attribute changes.
+    in the same state, through placements, releases, status and attribute changes. The keyed
+    path's scan is the compiled one and numpy's in turn.
     """
+    engine._choose = choose  # restored by the fixture below
     attrs = [{"tier": tier} if tier else {} for _, _, tier in instances]
     state = make_state([(c, m) for c, m, _ in instances], attributes=attrs)
     shapes = [requirement(256, 512), requirement(512, 2048), requirement(1024, 1024)]
@@ -592,20 +622,67 @@ def test_value_levels_group_the_held_values_by_their_task_totals(tiers, tasks, r
     assert _value_levels(state, "g", "tier") == (expected if len(expected) > 1 else None)
 
 
+@pytest.mark.parametrize("choose", CHOOSERS)
 @settings(max_examples=200, deadline=None)
 @given(
-    keys=st.lists(st.integers(0, 3), min_size=1, max_size=40),
+    n=st.integers(1, 300),
+    lowest=st.sampled_from([0, 3, NO_FIT]),
+    zone=st.sampled_from([None, 0, 1, 2]),
     seed=st.integers(0, 999),
 )
-def test_draw_lowest_draws_as_indexing_the_tied_rows(keys, seed):
-    """The same row and the same stream use as ``rows[rng.integers(len(rows))]``; one: no draw."""
-    array = np.array(keys, dtype=np.int32)
+def test_the_keyed_scan_draws_as_indexing_the_tied_rows(choose, n, lowest, zone, seed):
+    """The lowest key under ``NO_FIT`` (with a zone's penalty or none), drawn over its rows.
+
+    The same row and the same stream use as ``rows[rng.integers(len(rows))]``; one tied row
+    draws nothing; no key under ``NO_FIT`` gives -1. Up to 300 rows, so that the compiled
+    scan's blocks of 64 rows are skipped on the way to the drawn row.
+    """
+    keys = np.random.default_rng(seed + 1000)
+    array = keys.choice(np.array([lowest, 3, 4, NO_FIT], dtype=np.int32), size=n)
+    penalty = None
+    ranked = array
+    if zone is not None:
+        in_zone = keys.integers(0, 3, size=n) == zone
+        penalty = np.where(in_zone, 0, NO_FIT).astype(np.int32)
+        ranked = array + penalty
     fast, reference = np.random.default_rng(seed), np.random.default_rng(seed)
-    rows = (array == array.min()).nonzero()[0]
-    expected = int(rows[0]) if len(rows) == 1 else int(rows[reference.integers(len(rows))])
-    first = int(array.argmin())
-    assert _draw_lowest(array, first, array.item(first), fast) == expected
+    rows = (ranked == ranked.min()).nonzero()[0]
+    if ranked.min() >= NO_FIT:
+        expected = -1
+    elif len(rows) == 1:
+        expected = int(rows[0])
+    else:
+        expected = int(rows[reference.integers(len(rows))])
+    assert choose(array, penalty, fast) == expected
     assert fast.bit_generator.state == reference.bit_generator.state
+
+
+@pytest.mark.skipif(_keyed is None, reason="ecssim.placement._keyed not built")
+def test_the_compiled_scan_takes_only_int32_vectors_of_one_length():
+    """Wrong arrays are refused, not read as the wrong type; ``NO_FIT`` is the state's."""
+    rng = np.random.default_rng(0)
+    keys = np.zeros(4, dtype=np.int32)
+    assert _keyed.NO_FIT == NO_FIT
+    with pytest.raises(TypeError, match="keys must be a 1-d int32 array"):
+        _keyed.choose(keys.astype(np.int64), None, rng)
+    with pytest.raises(TypeError, match="penalty must be a 1-d int32 array"):
+        _keyed.choose(keys, np.zeros((2, 2), dtype=np.int32), rng)
+    with pytest.raises(ValueError, match="differ in length"):
+        _keyed.choose(keys, np.zeros(3, dtype=np.int32), rng)
+    with pytest.raises(ValueError, match="not C-contiguous"):
+        _keyed.choose(keys[::2], None, rng)
+    with pytest.raises(AttributeError):
+        _keyed.choose(keys, None, object())  # not a Generator
+    assert _keyed.choose(np.zeros(0, dtype=np.int32), None, rng) == -1
+
+
+def test_the_compiled_scan_is_built():
+    """Where a C compiler is at hand, the install built the scan (it is optional otherwise)."""
+    compiler = (sysconfig.get_config_var("CC") or "").split()
+    if not compiler or shutil.which(compiler[0]) is None:
+        pytest.skip("no C compiler: ecssim decides with numpy")
+    assert _keyed is not None, "ecssim.placement._keyed was not built: `make clean test`"
+    assert engine._choose is _keyed.choose
 
 
 @settings(max_examples=200, deadline=None)

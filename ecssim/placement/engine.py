@@ -1,6 +1,7 @@
 """One placement decision: fit -> constraints -> chained strategies -> seeded tie-break.
 
-Everything is a numpy operation over the cluster's rows; no Python loop visits every instance.
+Everything is a numpy operation over the cluster's rows (the keyed path's scan is compiled C,
+``_keyed.c``, or numpy without a compiler); no Python loop visits every instance.
 Filters are applied in ECS's order (ECS-SEMANTICS section 2): ACTIVE with the agent connected,
 then CPU, memory, ports, ENI slots, GPUs, then the constraints. When nothing survives, the
 *closest matching* instance is the one that passed the most filters in that order, and its first
@@ -20,6 +21,11 @@ from ecssim.model.taskdef import Requirement
 from ecssim.placement.query import Expression
 from ecssim.placement.strategies import get_strategy, is_builtin
 from ecssim.state import DYNAMIC_PORTS, MAX_RESERVED_PORTS, NO_FIT, ClusterState
+
+try:
+    from ecssim.placement import _keyed
+except ImportError:  # pragma: no cover - installed without a C compiler: numpy does the scan
+    _keyed = None  # type: ignore[assignment]
 
 #: ``Decision(row, None, -1)`` without ``NamedTuple.__new__``'s Python frame: the keyed path's.
 _placed = tuple.__new__
@@ -435,7 +441,7 @@ def _place_keyed(
     The same choice and the same draw as the mask path: the fitting instances in the least
     loaded attribute values holding one, then those with the least ``resource`` left, one of
     them at random. Binpack's keys already hold "does not fit" as ``NO_FIT``; a spread level
-    adds ``NO_FIT`` to the rows outside its values, so each step is one ``argmin``.
+    adds ``NO_FIT`` to the rows outside its values, so each step is one scan (``_choose``).
     """
     plan = request.plans.get(id(state))
     if plan is None or plan.version != state.version or plan.state is not state:
@@ -443,8 +449,7 @@ def _place_keyed(
     keys = plan.keys
     levels = _levels(plan.totals, plan.held) if spread is not None else None
     if levels is None:
-        first = int(keys.argmin())
-        best = keys.item(first)  # a Python int: comparing numpy scalars costs more
+        row = _choose(keys, None, rng)
     else:
         # Every instance holds one of the levels' values, so no level with a fit means none.
         penalties = plan.penalties
@@ -452,28 +457,38 @@ def _place_keyed(
             penalty = penalties.get(tied)
             if penalty is None:
                 penalty = penalties[tied] = state.value_penalty(spread, tied)  # type: ignore[arg-type]
-            ranked = keys + penalty
-            first = int(ranked.argmin())
-            best = ranked.item(first)
-            if best < NO_FIT:
+            row = _choose(keys, penalty, rng)
+            if row >= 0:
                 break
-        keys = ranked
-    if best >= NO_FIT:
+    if row < 0:
         return _failure(state, request, False)
-    return _placed(Decision, (_draw_lowest(keys, first, best, rng), None, -1, ()))
+    return _placed(Decision, (row, None, -1, ()))
 
 
-def _draw_lowest(keys: np.ndarray, first: int, best: int, rng: np.random.Generator) -> int:
-    """The row among those with the lowest key, ``best``; ``first`` is the first of them.
+def _choose_numpy(keys: np.ndarray, penalty: np.ndarray | None, rng: np.random.Generator) -> int:
+    """The row with the lowest ``keys`` (+ ``penalty``) below ``NO_FIT``, or -1 if none.
 
-    Draws as the mask path does (:func:`_draw` over the tied rows), and not at all when
-    ``first`` is the only one.
+    Among the rows holding the lowest key one is drawn from ``rng``, as :func:`_draw` draws
+    over the tied rows. ``ecssim.placement._keyed.choose`` does the same in one compiled call
+    (``_keyed.c``); this is what ecssim uses when that module was not built (no C compiler at
+    install), with the same choices and draws.
     """
+    ranked = keys if penalty is None else keys + penalty
+    first = int(ranked.argmin())
+    best = ranked.item(first)
+    if best >= NO_FIT:
+        return -1
     # Ties are the rule in binpack (memory left moves in whole task sizes): four in five
     # decisions at 1,000 instances have some, half at 10,000. So the tied rows are found at
     # once, without first asking whether there are any.
-    tied = (keys[first:] == best).nonzero()[0]
-    return first + (0 if len(tied) == 1 else int(tied[_below(rng, len(tied))]))
+    tied = (ranked[first:] == best).nonzero()[0]
+    if len(tied) == 1:
+        return first
+    return first + int(tied[_below(rng, len(tied))])
+
+
+#: The keyed decision's scan: compiled when the extension was built, else numpy's.
+_choose = _choose_numpy if _keyed is None else _keyed.choose
 
 
 def place_on(state: ClusterState, request: PlacementRequest, row: int) -> Decision:
