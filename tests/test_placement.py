@@ -20,6 +20,7 @@ from ecssim.placement.engine import (
     StrategySpec,
     _below,
     _choose_numpy,
+    _levels_python,
     _value_levels,
     place,
 )
@@ -38,11 +39,12 @@ try:
 except ImportError:  # installed without a C compiler (test_the_compiled_scan_is_built says so)
     _keyed = None  # type: ignore[assignment]
 
-#: The keyed decision's scan, both ways: ecssim must decide alike with and without a compiler.
-CHOOSERS = [
-    pytest.param(_choose_numpy, id="numpy"),
+#: The keyed path's compiled parts, and the Python that stands in for them when ecssim was
+#: installed without a C compiler: ecssim must decide alike either way.
+BUILDS = [
+    pytest.param({"_choose": _choose_numpy, "_levels": _levels_python}, id="python"),
     pytest.param(
-        _keyed and _keyed.choose,
+        {"_choose": _keyed and _keyed.choose, "_levels": _keyed and _keyed.levels},
         id="compiled",
         marks=pytest.mark.skipif(_keyed is None, reason="ecssim.placement._keyed not built"),
     ),
@@ -499,14 +501,14 @@ KEYED = [
 
 
 @pytest.fixture
-def _restore_choose():
-    kept = engine._choose
+def _restore_build():
+    kept = engine._choose, engine._levels
     yield
-    engine._choose = kept
+    engine._choose, engine._levels = kept
 
 
-@pytest.mark.usefixtures("_restore_choose")
-@pytest.mark.parametrize("choose", CHOOSERS)
+@pytest.mark.usefixtures("_restore_build")
+@pytest.mark.parametrize("build", BUILDS)
 @settings(max_examples=150, deadline=None)
 @given(
     instances=st.lists(
@@ -529,14 +531,15 @@ def _restore_choose():
     ),
     seed=st.integers(0, 999),
 )
-def test_keyed_binpack_decides_as_the_mask_path(choose, instances, steps, seed):
+def test_keyed_binpack_decides_as_the_mask_path(build, instances, steps, seed):
     """[spread attribute,] binpack on binpack keys makes the mask path's choice and draw.
 
     ``explain=True`` takes the general mask path; both run on the same state with generators
     in the same state, through placements, releases, status and attribute changes. The keyed
-    path's scan is the compiled one and numpy's in turn.
+    path runs compiled and in Python in turn.
     """
-    engine._choose = choose  # restored by the fixture below
+    for name, part in build.items():
+        setattr(engine, name, part)  # restored by the fixture
     attrs = [{"tier": tier} if tier else {} for _, _, tier in instances]
     state = make_state([(c, m) for c, m, _ in instances], attributes=attrs)
     shapes = [requirement(256, 512), requirement(512, 2048), requirement(1024, 1024)]
@@ -622,7 +625,7 @@ def test_value_levels_group_the_held_values_by_their_task_totals(tiers, tasks, r
     assert _value_levels(state, "g", "tier") == (expected if len(expected) > 1 else None)
 
 
-@pytest.mark.parametrize("choose", CHOOSERS)
+@pytest.mark.parametrize("build", BUILDS)
 @settings(max_examples=200, deadline=None)
 @given(
     n=st.integers(1, 300),
@@ -630,7 +633,7 @@ def test_value_levels_group_the_held_values_by_their_task_totals(tiers, tasks, r
     zone=st.sampled_from([None, 0, 1, 2]),
     seed=st.integers(0, 999),
 )
-def test_the_keyed_scan_draws_as_indexing_the_tied_rows(choose, n, lowest, zone, seed):
+def test_the_keyed_scan_draws_as_indexing_the_tied_rows(build, n, lowest, zone, seed):
     """The lowest key under ``NO_FIT`` (with a zone's penalty or none), drawn over its rows.
 
     The same row and the same stream use as ``rows[rng.integers(len(rows))]``; one tied row
@@ -653,8 +656,32 @@ def test_the_keyed_scan_draws_as_indexing_the_tied_rows(choose, n, lowest, zone,
         expected = int(rows[0])
     else:
         expected = int(rows[reference.integers(len(rows))])
-    assert choose(array, penalty, fast) == expected
+    assert build["_choose"](array, penalty, fast) == expected
     assert fast.bit_generator.state == reference.bit_generator.state
+
+
+@pytest.mark.skipif(_keyed is None, reason="ecssim.placement._keyed not built")
+@settings(max_examples=300, deadline=None)
+@given(
+    totals=st.lists(st.integers(0, 4), min_size=40, max_size=40),
+    held=st.sets(st.integers(0, 39), max_size=40),
+)
+def test_the_compiled_levels_are_pythons(totals, held):
+    """Held values grouped by total, fewest first, index order within; None when all tie.
+
+    Up to 40 values: past 16 the compiled version takes its memory from the heap.
+    """
+    ordered = tuple(sorted(held))
+    assert _keyed.levels(totals, ordered) == _levels_python(totals, ordered)
+
+
+@pytest.mark.skipif(_keyed is None, reason="ecssim.placement._keyed not built")
+def test_the_compiled_levels_refuse_what_python_would_not_take():
+    with pytest.raises(IndexError, match="outside the totals"):
+        _keyed.levels([1, 2], (0, 2))
+    with pytest.raises(TypeError):
+        _keyed.levels((1, 2), (0, 1))  # the state keeps its totals in a list
+    assert _keyed.levels([], ()) is None
 
 
 @pytest.mark.skipif(_keyed is None, reason="ecssim.placement._keyed not built")
@@ -676,13 +703,14 @@ def test_the_compiled_scan_takes_only_int32_vectors_of_one_length():
     assert _keyed.choose(np.zeros(0, dtype=np.int32), None, rng) == -1
 
 
-def test_the_compiled_scan_is_built():
-    """Where a C compiler is at hand, the install built the scan (it is optional otherwise)."""
+def test_the_compiled_parts_are_built():
+    """Where a C compiler is at hand, the install built them (they are optional otherwise)."""
     compiler = (sysconfig.get_config_var("CC") or "").split()
     if not compiler or shutil.which(compiler[0]) is None:
         pytest.skip("no C compiler: ecssim decides with numpy")
     assert _keyed is not None, "ecssim.placement._keyed was not built: `make clean test`"
     assert engine._choose is _keyed.choose
+    assert engine._levels is _keyed.levels
 
 
 @settings(max_examples=200, deadline=None)

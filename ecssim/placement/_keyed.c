@@ -217,8 +217,101 @@ choose(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return PyLong_FromSsize_t(row);
 }
 
+PyDoc_STRVAR(levels_doc,
+"levels(totals, held) -> list[tuple[int, ...]] | None\n"
+"\n"
+"engine._levels_numpy's result: the values ``held`` (indexes into the list ``totals``, in\n"
+"index order) grouped by their total, fewest first, each group a tuple in index order; None\n"
+"when every held value has the same total.");
+
+static PyObject *
+levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyList_Check(args[0]) || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "levels takes a list of totals and a tuple of indexes");
+        return NULL;
+    }
+    PyObject *totals = args[0], *held = args[1];
+    Py_ssize_t n = PyTuple_GET_SIZE(held);
+    long long stack_totals[16];
+    Py_ssize_t stack_order[16];
+    long long *total = stack_totals;
+    Py_ssize_t *order = stack_order;
+    if (n > 16) {
+        total = PyMem_Malloc(n * sizeof(long long));
+        order = PyMem_Malloc(n * sizeof(Py_ssize_t));
+        if (total == NULL || order == NULL) {
+            PyMem_Free(total == stack_totals ? NULL : total);
+            PyMem_Free(order == stack_order ? NULL : order);
+            return PyErr_NoMemory();
+        }
+    }
+    PyObject *result = NULL;
+    int distinct = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t index = PyLong_AsSsize_t(PyTuple_GET_ITEM(held, i));
+        if (index == -1 && PyErr_Occurred()) {
+            goto done;
+        }
+        if (index < 0 || index >= PyList_GET_SIZE(totals)) {
+            PyErr_SetString(PyExc_IndexError, "levels: a held index is outside the totals");
+            goto done;
+        }
+        total[i] = PyLong_AsLongLong(PyList_GET_ITEM(totals, index));
+        if (total[i] == -1 && PyErr_Occurred()) {
+            goto done;
+        }
+        /* Insertion sort by total, stable, so each level keeps index order: n is the number
+           of values an attribute has (three zones is typical). */
+        Py_ssize_t j = i;
+        while (j > 0 && total[order[j - 1]] > total[i]) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+        distinct |= i > 0 && total[i] != total[0];
+    }
+    if (!distinct) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    result = PyList_New(0);
+    if (result == NULL) {
+        goto done;
+    }
+    for (Py_ssize_t start = 0; start < n;) {
+        Py_ssize_t end = start + 1;
+        while (end < n && total[order[end]] == total[order[start]]) {
+            end++;
+        }
+        PyObject *level = PyTuple_New(end - start);
+        if (level == NULL) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        for (Py_ssize_t k = start; k < end; k++) {
+            PyObject *index = PyTuple_GET_ITEM(held, order[k]);
+            PyTuple_SET_ITEM(level, k - start, Py_NewRef(index));
+        }
+        int failed = PyList_Append(result, level);
+        Py_DECREF(level);
+        if (failed) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        start = end;
+    }
+done:
+    if (total != stack_totals) {
+        PyMem_Free(total);
+        PyMem_Free(order);
+    }
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"choose", (PyCFunction)(void (*)(void))choose, METH_FASTCALL, choose_doc},
+    {"levels", (PyCFunction)(void (*)(void))levels, METH_FASTCALL, levels_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -222,8 +222,12 @@ def _value_levels(state: ClusterState, group: str, name: str) -> list[tuple[int,
     return _levels(state.value_totals(group, name), state.held_values(name))
 
 
-def _levels(totals: list[int], held: tuple[int, ...]) -> list[tuple[int, ...]] | None:
-    """:func:`_value_levels` from the group's totals by value and the values held."""
+def _levels_python(totals: list[int], held: tuple[int, ...]) -> list[tuple[int, ...]] | None:
+    """:func:`_value_levels` from the group's totals by value and the values held.
+
+    ``_keyed.levels`` is the same in C, used when it was built (a keyed decision asks for the
+    levels every time).
+    """
     # One pass grouping the held values by total (each joins its tuple in code order): with a
     # handful of values (3 AZs is typical) Python's steps are the cost, and a dict takes fewer
     # than sorting by total and scanning for the ties.
@@ -234,6 +238,9 @@ def _levels(totals: list[int], held: tuple[int, ...]) -> list[tuple[int, ...]] |
     if len(by_total) < 2:
         return None
     return [by_total[total] for total in sorted(by_total)]
+
+
+_levels = _levels_python if _keyed is None else _keyed.levels
 
 
 def _spread_by_value(
