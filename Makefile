@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # The install compiles ecssim's one C file (setup.py): editing it reinstalls, which rebuilds it.
-SOURCES := pyproject.toml setup.py ecssim/placement/_keyed.c
+SOURCES := pyproject.toml setup.py ecssim/_native.c
 
 $(RSTAMP): $(SOURCES) | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
@@ -48,4 +48,4 @@ bench-quick: $(STAMP)
 
 clean:
 	rm -rf $(VENV) runs build .pytest_cache .mypy_cache .ruff_cache
-	rm -f ecssim/placement/_keyed.*.so
+	rm -f ecssim/_native.*.so

@@ -1,13 +1,19 @@
-"""The one compiled part of ecssim: the keyed placement decision's scan (docs/design.md).
+"""The one compiled part of ecssim: a few hot lifecycle steps in C (docs/design.md).
 
 Everything else about the package is in pyproject.toml. The extension is optional: without a
-C compiler the install goes on, and ecssim makes the same decisions with numpy, more slowly.
+C compiler the install goes on, and ecssim does the same work in Python and numpy, more slowly.
 """
 
+import numpy
 from setuptools import Extension, setup
 
 setup(
     ext_modules=[
-        Extension("ecssim.placement._keyed", sources=["ecssim/placement/_keyed.c"], optional=True)
+        Extension(
+            "ecssim._native",
+            sources=["ecssim/_native.c"],
+            include_dirs=[numpy.get_include()],
+            optional=True,
+        )
     ]
 )

@@ -11,7 +11,7 @@ This module is pure: no simpy, no clock. Times are passed in.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +19,11 @@ import numpy as np
 
 from ecssim.model.enums import InstanceStatus
 from ecssim.model.taskdef import Requirement
+
+try:
+    from ecssim import _native
+except ImportError:  # pragma: no cover - installed without a C compiler: Python does the work
+    _native = None  # type: ignore[assignment]
 
 #: TCP ports the ECS agent reserves on every instance (ECS-SEMANTICS section 1).
 RESERVED_PORTS: tuple[int, ...] = (22, 2375, 2376, 51678, 51679)
@@ -161,6 +166,12 @@ class ClusterState:
         self._available = np.zeros(capacity, dtype=bool)
         # Per requirement shape: its fit mask and binpack keys, kept up to date row by row.
         self._fits: dict[tuple[Any, ...], _Fit] = {}
+        # What _native.book takes (_book): the ledger's arrays, and the kept shapes that need
+        # only CPU and memory as tuples, with the rest apart; None when to be gathered again
+        # (arrays grown, a shape kept or dropped, keys made).
+        self._native_ledger: tuple[np.ndarray, ...] | None = None
+        self._native_fits: tuple[tuple[Any, ...], ...] | None = None
+        self._extra_fits: list[_Fit] = []
         # Value masks (value_penalty) and held values (held_values) for spread placement,
         # valid for one ``version``.
         self._penalties: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
@@ -294,6 +305,7 @@ class ClusterState:
                 del self._fits[next(iter(self._fits))]  # the oldest
                 self.version += 1  # its keys are no longer kept: placement plans are stale
             fit = self._fits[shape] = _Fit(shape, self._capacity)
+            self._native_fits = None
             fit.mask[: self.n] = self._fit_all(fit)
         return fit
 
@@ -314,6 +326,7 @@ class ClusterState:
                 fit.cpu_keys = keys
             else:
                 fit.memory_keys = keys
+            self._native_fits = None
         return keys[: self.n]
 
     def value_penalty(self, name: str, values: tuple[int, ...]) -> np.ndarray:
@@ -369,14 +382,17 @@ class ClusterState:
         return ok
 
     def _refresh_fit(self, row: int) -> None:
-        if not self._fits:
-            return
+        if self._fits:
+            self._refresh_fits(row, self._fits.values())
+
+    def _refresh_fits(self, row: int, fits: Iterable[_Fit]) -> None:
+        """Bring ``fits`` up to date on ``row``: their mask, or their keys (the mask stale)."""
         ints = self._int
         available = self._available.item(row)
         cpu_left = ints["remaining_cpu"].item(row)
         memory_left = ints["remaining_memory"].item(row)
-        for fit in self._fits.values():
-            fits = (
+        for fit in fits:
+            fits_here = (
                 available
                 and cpu_left >= fit.cpu
                 and memory_left >= fit.memory
@@ -384,14 +400,14 @@ class ClusterState:
             )
             keys = fit.memory_keys
             if keys is not None:
-                keys[row] = memory_left if fits else NO_FIT
+                keys[row] = memory_left if fits_here else NO_FIT
                 fit.stale = True
             keys = fit.cpu_keys
             if keys is not None:
-                keys[row] = cpu_left if fits else NO_FIT
+                keys[row] = cpu_left if fits_here else NO_FIT
                 fit.stale = True
             if not fit.stale:
-                fit.mask[row] = fits
+                fit.mask[row] = fits_here
 
     def _fits_extra(self, fit: _Fit, row: int) -> bool:
         """Whether ``row`` has the ENIs, GPUs and ports ``fit``'s shape needs."""
@@ -434,6 +450,7 @@ class ClusterState:
         for group, counts in self._groups.items():
             self._groups[group] = np.concatenate([counts, np.zeros(self._capacity, dtype=np.int32)])
         self._capacity = capacity
+        self._native_ledger = self._native_fits = None
 
     def add_instance(
         self,
@@ -538,6 +555,51 @@ class ClusterState:
 
     def _book(self, row: int, requirement: Requirement, group: str, sign: int) -> None:
         """Take one task's resources on ``row`` (``sign`` 1) or give them back (-1)."""
+        if (
+            _native is None
+            or requirement.ports_tcp
+            or requirement.ports_udp
+            or requirement.dynamic_ports
+        ):
+            self._book_python(row, requirement, group, sign)
+            return
+        # Compiled: the ledger, the group's count and the shapes needing only CPU and memory
+        # in one call (docs/design.md); the group's totals by value and other shapes here.
+        counts = self._groups.get(group)
+        if counts is None:
+            counts = self._groups[group] = np.zeros(self._capacity, dtype=np.int32)
+        ledger, fits = self._native_ledger, self._native_fits
+        if ledger is None or fits is None:
+            ledger, fits = self._gather_native()
+        _native.book(row, requirement, sign, ledger, counts, fits)
+        by_attribute = self._value_totals.get(group)
+        if by_attribute:
+            for name, totals in by_attribute.items():
+                totals[self._attributes[name].codes.item(row) + 1] += sign
+        if self._extra_fits:
+            self._refresh_fits(row, self._extra_fits)
+
+    def _gather_native(self) -> tuple[tuple[np.ndarray, ...], tuple[tuple[Any, ...], ...]]:
+        """What :meth:`_book` hands ``_native.book``, gathered again after a change."""
+        ints = self._int
+        ledger = self._native_ledger = (
+            ints["remaining_cpu"],
+            ints["remaining_memory"],
+            ints["remaining_eni"],
+            ints["remaining_gpu"],
+            ints["running_tasks"],
+            self._available,
+        )
+        fits = self._native_fits = tuple(
+            (fit.cpu, fit.memory, fit.mask, fit.cpu_keys, fit.memory_keys, fit)
+            for fit in self._fits.values()
+            if not fit.extra
+        )
+        self._extra_fits = [fit for fit in self._fits.values() if fit.extra]
+        return ledger, fits
+
+    def _book_python(self, row: int, requirement: Requirement, group: str, sign: int) -> None:
+        """:meth:`_book` in Python: ``_native.book``'s twin, and the path for host ports."""
         # Amounts that are zero are skipped: a numpy element update costs more than the test.
         # Each update reads the element as a Python int (``item``) and writes the result back:
         # half the cost of ``array[row] -= n``, which makes and computes with numpy scalars.

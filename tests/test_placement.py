@@ -12,6 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import ecssim.placement.engine as engine
+import ecssim.state as state_module
 from ecssim.model.enums import InstanceStatus
 from ecssim.placement.engine import (
     NO_INSTANCES,
@@ -35,18 +36,18 @@ from ecssim.placement.strategies import (
 from ecssim.state import NO_FIT, RESERVED_PORTS, ClusterState
 
 try:
-    from ecssim.placement import _keyed
+    from ecssim import _native
 except ImportError:  # installed without a C compiler (test_the_compiled_scan_is_built says so)
-    _keyed = None  # type: ignore[assignment]
+    _native = None  # type: ignore[assignment]
 
 #: The keyed path's compiled parts, and the Python that stands in for them when ecssim was
 #: installed without a C compiler: ecssim must decide alike either way.
 BUILDS = [
     pytest.param({"_choose": _choose_numpy, "_levels": _levels_python}, id="python"),
     pytest.param(
-        {"_choose": _keyed and _keyed.choose, "_levels": _keyed and _keyed.levels},
+        {"_choose": _native and _native.choose, "_levels": _native and _native.levels},
         id="compiled",
-        marks=pytest.mark.skipif(_keyed is None, reason="ecssim.placement._keyed not built"),
+        marks=pytest.mark.skipif(_native is None, reason="ecssim._native not built"),
     ),
 ]
 
@@ -660,7 +661,7 @@ def test_the_keyed_scan_draws_as_indexing_the_tied_rows(build, n, lowest, zone, 
     assert fast.bit_generator.state == reference.bit_generator.state
 
 
-@pytest.mark.skipif(_keyed is None, reason="ecssim.placement._keyed not built")
+@pytest.mark.skipif(_native is None, reason="ecssim._native not built")
 @settings(max_examples=300, deadline=None)
 @given(
     totals=st.lists(st.integers(0, 4), min_size=40, max_size=40),
@@ -672,35 +673,37 @@ def test_the_compiled_levels_are_pythons(totals, held):
     Up to 40 values: past 16 the compiled version takes its memory from the heap.
     """
     ordered = tuple(sorted(held))
-    assert _keyed.levels(totals, ordered) == _levels_python(totals, ordered)
+    assert _native.levels(totals, ordered) == _levels_python(totals, ordered)
 
 
-@pytest.mark.skipif(_keyed is None, reason="ecssim.placement._keyed not built")
+@pytest.mark.skipif(_native is None, reason="ecssim._native not built")
 def test_the_compiled_levels_refuse_what_python_would_not_take():
     with pytest.raises(IndexError, match="outside the totals"):
-        _keyed.levels([1, 2], (0, 2))
+        _native.levels([1, 2], (0, 2))
     with pytest.raises(TypeError):
-        _keyed.levels((1, 2), (0, 1))  # the state keeps its totals in a list
-    assert _keyed.levels([], ()) is None
+        _native.levels((1, 2), (0, 1))  # the state keeps its totals in a list
+    assert _native.levels([], ()) is None
 
 
-@pytest.mark.skipif(_keyed is None, reason="ecssim.placement._keyed not built")
+@pytest.mark.skipif(_native is None, reason="ecssim._native not built")
 def test_the_compiled_scan_takes_only_int32_vectors_of_one_length():
     """Wrong arrays are refused, not read as the wrong type; ``NO_FIT`` is the state's."""
     rng = np.random.default_rng(0)
     keys = np.zeros(4, dtype=np.int32)
-    assert _keyed.NO_FIT == NO_FIT
-    with pytest.raises(TypeError, match="keys must be a 1-d int32 array"):
-        _keyed.choose(keys.astype(np.int64), None, rng)
-    with pytest.raises(TypeError, match="penalty must be a 1-d int32 array"):
-        _keyed.choose(keys, np.zeros((2, 2), dtype=np.int32), rng)
+    assert _native.NO_FIT == NO_FIT
+    with pytest.raises(TypeError, match="keys must be a 1-d contiguous int32 array"):
+        _native.choose(keys.astype(np.int64), None, rng)
+    with pytest.raises(TypeError, match="keys must be a numpy array"):
+        _native.choose([0, 0], None, rng)
+    with pytest.raises(TypeError, match="penalty must be a 1-d contiguous int32 array"):
+        _native.choose(keys, np.zeros((2, 2), dtype=np.int32), rng)
     with pytest.raises(ValueError, match="differ in length"):
-        _keyed.choose(keys, np.zeros(3, dtype=np.int32), rng)
-    with pytest.raises(ValueError, match="not C-contiguous"):
-        _keyed.choose(keys[::2], None, rng)
+        _native.choose(keys, np.zeros(3, dtype=np.int32), rng)
+    with pytest.raises(TypeError, match="contiguous"):
+        _native.choose(np.zeros(8, dtype=np.int32)[::2], None, rng)
     with pytest.raises(AttributeError):
-        _keyed.choose(keys, None, object())  # not a Generator
-    assert _keyed.choose(np.zeros(0, dtype=np.int32), None, rng) == -1
+        _native.choose(keys, None, object())  # not a Generator
+    assert _native.choose(np.zeros(0, dtype=np.int32), None, rng) == -1
 
 
 def test_the_compiled_parts_are_built():
@@ -708,9 +711,10 @@ def test_the_compiled_parts_are_built():
     compiler = (sysconfig.get_config_var("CC") or "").split()
     if not compiler or shutil.which(compiler[0]) is None:
         pytest.skip("no C compiler: ecssim decides with numpy")
-    assert _keyed is not None, "ecssim.placement._keyed was not built: `make clean test`"
-    assert engine._choose is _keyed.choose
-    assert engine._levels is _keyed.levels
+    assert _native is not None, "ecssim._native was not built: `make clean test`"
+    assert engine._choose is _native.choose
+    assert engine._levels is _native.levels
+    assert state_module._native is _native  # the ledger's row update
 
 
 @settings(max_examples=200, deadline=None)

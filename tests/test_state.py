@@ -2,13 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
+import pytest
 from conftest import make_state, requirement
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import ecssim.state as state_module
 from ecssim.model.enums import InstanceStatus
 from ecssim.state import NO_FIT, RESERVED_PORTS, ClusterState, _Fit
+
+#: The ledger's row update compiled (``_native.book``) and in Python (no C compiler at
+#: install): the state must end up the same either way.
+BUILDS = [
+    "python",
+    pytest.param(
+        "compiled",
+        marks=pytest.mark.skipif(state_module._native is None, reason="ecssim._native not built"),
+    ),
+]
+
+
+@contextmanager
+def _built(build: str) -> Iterator[None]:
+    kept = state_module._native
+    if build == "python":
+        state_module._native = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        state_module._native = kept
+
 
 _ARRAYS = (
     "remaining_cpu",
@@ -44,6 +71,7 @@ def test_add_instance_sets_registered_equal_remaining_and_reserved_ports():
     assert state.available().all()
 
 
+@pytest.mark.parametrize("build", BUILDS)
 @settings(max_examples=60, deadline=None)
 @given(
     ops=st.lists(
@@ -60,7 +88,12 @@ def test_add_instance_sets_registered_equal_remaining_and_reserved_ports():
         max_size=8,
     )
 )
-def test_reserve_release_round_trip_restores_arrays_exactly(ops):
+def test_reserve_release_round_trip_restores_arrays_exactly(build, ops):
+    with _built(build):
+        _round_trip(ops)
+
+
+def _round_trip(ops):
     state = make_state([(4096, 16384)] * 4, gpus=1, eni=3)
     before = _snapshot(state)
     done = []
@@ -178,25 +211,36 @@ def test_available_requires_active_and_connected():
 # -- fit masks kept per requirement shape ------------------------------------------------------
 
 
+@pytest.mark.parametrize("build", BUILDS)
 @settings(max_examples=60, deadline=None)
 @given(
     ops=st.lists(
         st.tuples(
             st.sampled_from(["reserve", "release", "drain", "activate", "disconnect", "add"]),
             st.integers(0, 9),
-            st.integers(0, 2),
+            st.integers(0, 3),
         ),
         max_size=60,
     )
 )
-def test_kept_fit_masks_and_keys_equal_a_fresh_computation(ops):
-    from ecssim.model.enums import InstanceStatus
+def test_kept_fit_masks_and_keys_equal_a_fresh_computation(build, ops):
+    """Kept masks and keys match a recount after every change, compiled and in Python.
+
+    The shapes: CPU and memory only with keys, host ports (the Python path always), an ENI
+    (compiled, but its fit checked in Python), CPU and memory only without keys (a mask).
+    """
+    with _built(build):
+        _fits_after(ops)
+
+
+def _fits_after(ops):
     from ecssim.model.taskdef import Requirement
 
     shapes = [
         Requirement(512, 1024, (), (), 0, 0, 0),
         Requirement(1024, 512, (8080,), (), 0, 0, 0),
         Requirement(256, 256, (), (), 0, 1, 0),
+        Requirement(128, 1536, (), (), 0, 0, 0),
     ]
     state = ClusterState("c", capacity=2)
     for i in range(3):
@@ -213,7 +257,7 @@ def test_kept_fit_masks_and_keys_equal_a_fresh_computation(ops):
     for shape in shapes:
         state.fit_mask(shape)  # start keeping them before the changes
     # Binpack keys too: a shape with keys has its mask rebuilt from them when it is read.
-    keyed = {0: ["memory"], 1: ["cpu"], 2: []}
+    keyed = {0: ["memory"], 1: ["cpu"], 2: [], 3: []}
     for which, resources in keyed.items():
         for resource in resources:
             state.binpack_keys(shapes[which], resource)

@@ -1,7 +1,7 @@
 """One placement decision: fit -> constraints -> chained strategies -> seeded tie-break.
 
 Everything is a numpy operation over the cluster's rows (the keyed path's scan is compiled C,
-``_keyed.c``, or numpy without a compiler); no Python loop visits every instance.
+``_native.c``, or numpy without a compiler); no Python loop visits every instance.
 Filters are applied in ECS's order (ECS-SEMANTICS section 2): ACTIVE with the agent connected,
 then CPU, memory, ports, ENI slots, GPUs, then the constraints. When nothing survives, the
 *closest matching* instance is the one that passed the most filters in that order, and its first
@@ -23,9 +23,9 @@ from ecssim.placement.strategies import get_strategy, is_builtin
 from ecssim.state import DYNAMIC_PORTS, MAX_RESERVED_PORTS, NO_FIT, ClusterState
 
 try:
-    from ecssim.placement import _keyed
+    from ecssim import _native
 except ImportError:  # pragma: no cover - installed without a C compiler: numpy does the scan
-    _keyed = None  # type: ignore[assignment]
+    _native = None  # type: ignore[assignment]
 
 #: ``Decision(row, None, -1)`` without ``NamedTuple.__new__``'s Python frame: the keyed path's.
 _placed = tuple.__new__
@@ -225,7 +225,7 @@ def _value_levels(state: ClusterState, group: str, name: str) -> list[tuple[int,
 def _levels_python(totals: list[int], held: tuple[int, ...]) -> list[tuple[int, ...]] | None:
     """:func:`_value_levels` from the group's totals by value and the values held.
 
-    ``_keyed.levels`` is the same in C, used when it was built (a keyed decision asks for the
+    ``_native.levels`` is the same in C, used when it was built (a keyed decision asks for the
     levels every time).
     """
     # One pass grouping the held values by total (each joins its tuple in code order): with a
@@ -240,7 +240,7 @@ def _levels_python(totals: list[int], held: tuple[int, ...]) -> list[tuple[int, 
     return [by_total[total] for total in sorted(by_total)]
 
 
-_levels = _levels_python if _keyed is None else _keyed.levels
+_levels = _levels_python if _native is None else _native.levels
 
 
 def _spread_by_value(
@@ -476,8 +476,8 @@ def _choose_numpy(keys: np.ndarray, penalty: np.ndarray | None, rng: np.random.G
     """The row with the lowest ``keys`` (+ ``penalty``) below ``NO_FIT``, or -1 if none.
 
     Among the rows holding the lowest key one is drawn from ``rng``, as :func:`_draw` draws
-    over the tied rows. ``ecssim.placement._keyed.choose`` does the same in one compiled call
-    (``_keyed.c``); this is what ecssim uses when that module was not built (no C compiler at
+    over the tied rows. ``ecssim._native.choose`` does the same in one compiled call
+    (``_native.c``); this is what ecssim uses when that module was not built (no C compiler at
     install), with the same choices and draws.
     """
     ranked = keys if penalty is None else keys + penalty
@@ -495,7 +495,7 @@ def _choose_numpy(keys: np.ndarray, penalty: np.ndarray | None, rng: np.random.G
 
 
 #: The keyed decision's scan: compiled when the extension was built, else numpy's.
-_choose = _choose_numpy if _keyed is None else _keyed.choose
+_choose = _choose_numpy if _native is None else _native.choose
 
 
 def place_on(state: ClusterState, request: PlacementRequest, row: int) -> Decision:

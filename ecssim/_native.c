@@ -1,0 +1,480 @@
+/*
+ * ecssim._native: the few steps of a task's lifecycle that ecssim runs compiled.
+ *
+ * Each has a Python version that makes exactly the same changes and choices, used when this
+ * module was not built (no C compiler at install); tests run both. docs/design.md says why
+ * these steps and not others: each was a fixed cost paid on every decision or reservation,
+ * made of numpy calls or element updates whose call machinery cost more than their work.
+ *
+ * - choose: the keyed placement decision's scan (engine._choose_numpy).
+ * - levels: a spread's attribute values grouped by the tasks they hold (engine._levels_python).
+ * - book: a reservation's or release's row update in the cluster state's ledger, with the
+ *   fit masks and binpack keys of the shapes that need only CPU and memory
+ *   (ClusterState._book_python).
+ *
+ * The keyed scan. engine._place_keyed decides [spread by attribute,] binpack on the cluster
+ * state's binpack keys: the least resource left where the task fits, NO_FIT where it does
+ * not, plus NO_FIT on the rows outside the spread level being tried. The choice is the lowest
+ * key, and among the rows holding it one drawn at random from the cluster's placement stream.
+ * With numpy that is four array calls a decision (add, argmin, ==, nonzero), each about 1.5 us
+ * of fixed cost whatever the array's length, and each leaving a temporary array behind. Here
+ * it is one call: a pass for the lowest key, a pass counting the rows that hold it, one draw,
+ * and a pass to the drawn row. The first two passes are plain loops that compilers vectorise.
+ * The draw is numpy's own: the same 32-bit outputs of the same bit generator (through the
+ * capsule numpy hands out for this) and the same Lemire method as Generator.integers.
+ *
+ * Arrays are read through numpy's C API (their data pointers), not the buffer protocol: a
+ * buffer export of a numpy array costs 150-250 ns, several times the work done on it here.
+ * Building it needs numpy's headers (a build requirement in pyproject.toml).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#include <numpy/arrayobject.h>
+
+/* ecssim.state.NO_FIT; tests/test_placement.py checks that the two agree. */
+#define NO_FIT (1 << 29)
+/* Rows counted at once while looking for the drawn row. */
+#define BLOCK 64
+
+/* numpy's bitgen_t (numpy/random/bitgen.h), the struct behind a BitGenerator's "capsule". */
+typedef struct {
+    void *state;
+    uint64_t (*next_uint64)(void *state);
+    uint32_t (*next_uint32)(void *state);
+    double (*next_double)(void *state);
+    uint64_t (*next_raw)(void *state);
+} bitgen_t;
+
+/* The lowest of keys[i] (+ penalty[i]), at most NO_FIT. */
+static int32_t
+lowest(const int32_t *keys, const int32_t *penalty, Py_ssize_t n)
+{
+    int32_t low = NO_FIT;
+    if (penalty == NULL) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            int32_t key = keys[i];
+            low = key < low ? key : low;
+        }
+    }
+    else {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            int32_t key = keys[i] + penalty[i];
+            low = key < low ? key : low;
+        }
+    }
+    return low;
+}
+
+/* How many of keys[i] (+ penalty[i]) equal best. */
+static Py_ssize_t
+count_equal(const int32_t *keys, const int32_t *penalty, Py_ssize_t n, int32_t best)
+{
+    Py_ssize_t count = 0;
+    if (penalty == NULL) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            count += keys[i] == best;
+        }
+    }
+    else {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            count += keys[i] + penalty[i] == best;
+        }
+    }
+    return count;
+}
+
+/* The row of the nth (from 0) key equal to best, counting whole blocks first. */
+static Py_ssize_t
+nth_equal(const int32_t *keys, const int32_t *penalty, Py_ssize_t n, int32_t best,
+          Py_ssize_t nth)
+{
+    Py_ssize_t start = 0;
+    for (; start + BLOCK <= n; start += BLOCK) {
+        Py_ssize_t count =
+            count_equal(keys + start, penalty ? penalty + start : NULL, BLOCK, best);
+        if (nth < count) {
+            break;
+        }
+        nth -= count;
+    }
+    for (Py_ssize_t i = start; i < n; i++) {
+        int32_t key = penalty ? keys[i] + penalty[i] : keys[i];
+        if (key == best && nth-- == 0) {
+            return i;
+        }
+    }
+    return -1; /* not reached: nth < the count of equal keys */
+}
+
+/* Attribute names, interned once. */
+static PyObject *str_bit_generator, *str_capsule, *str_stale;
+static PyObject *str_cpu, *str_memory_mib, *str_eni, *str_gpu;
+
+/* The bitgen_t behind a numpy Generator: generator.bit_generator.capsule's pointer. */
+static bitgen_t *
+bitgen_of(PyObject *generator)
+{
+    PyObject *bit_generator = PyObject_GetAttr(generator, str_bit_generator);
+    if (bit_generator == NULL) {
+        return NULL;
+    }
+    PyObject *capsule = PyObject_GetAttr(bit_generator, str_capsule);
+    Py_DECREF(bit_generator);
+    if (capsule == NULL) {
+        return NULL;
+    }
+    /* The capsule belongs to the bit generator, which the caller's generator keeps alive. */
+    bitgen_t *bits = PyCapsule_GetPointer(capsule, "BitGenerator");
+    Py_DECREF(capsule);
+    return bits;
+}
+
+/* Generator.integers(n) for 2 <= n < 2**32: numpy's Lemire method on 32-bit outputs. */
+static Py_ssize_t
+below(bitgen_t *bits, uint32_t n)
+{
+    uint64_t product = (uint64_t)bits->next_uint32(bits->state) * n;
+    uint32_t left = (uint32_t)product;
+    if (left < n) {
+        uint32_t threshold = (uint32_t)(-n) % n; /* (2**32 - n) % n */
+        while (left < threshold) {
+            product = (uint64_t)bits->next_uint32(bits->state) * n;
+            left = (uint32_t)product;
+        }
+    }
+    return (Py_ssize_t)(product >> 32);
+}
+
+/* The data of a 1-d, C-contiguous numpy array of ``type`` (NPY_INT32 or NPY_BOOL), writable
+ * if asked, and its length in ``n``; NULL with a TypeError unless it is one. */
+static void *
+vector(PyObject *object, int type, int writable, Py_ssize_t *n, const char *where,
+       const char *what)
+{
+    if (!PyArray_Check(object)) {
+        PyErr_Format(PyExc_TypeError, "%s: %s must be a numpy array", where, what);
+        return NULL;
+    }
+    PyArrayObject *array = (PyArrayObject *)object;
+    if (PyArray_NDIM(array) != 1 || PyArray_TYPE(array) != type ||
+        !PyArray_IS_C_CONTIGUOUS(array) || (writable && !PyArray_ISWRITEABLE(array))) {
+        PyErr_Format(PyExc_TypeError, "%s: %s must be a 1-d contiguous%s %s array", where,
+                     what, writable ? " writable" : "", type == NPY_BOOL ? "bool" : "int32");
+        return NULL;
+    }
+    *n = PyArray_DIM(array, 0);
+    return PyArray_DATA(array);
+}
+
+PyDoc_STRVAR(choose_doc,
+"choose(keys, penalty, rng) -> int\n"
+"\n"
+"The row with the lowest keys[row] (+ penalty[row]) below NO_FIT, drawn among the rows that\n"
+"hold it from the numpy Generator ``rng`` (one draw, and none for a single row);\n"
+"-1 when no row is below NO_FIT. ``keys`` and ``penalty`` (or None) are int32 vectors of one\n"
+"length; the generator's stream moves exactly as Generator.integers(count) would move it.");
+
+static PyObject *
+choose(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "choose takes 3 arguments: keys, penalty, rng");
+        return NULL;
+    }
+    bitgen_t *bits = bitgen_of(args[2]);
+    if (bits == NULL) {
+        return NULL;
+    }
+    Py_ssize_t n, penalty_n;
+    const int32_t *keys = vector(args[0], NPY_INT32, 0, &n, "choose", "keys");
+    if (keys == NULL) {
+        return NULL;
+    }
+    const int32_t *penalty = NULL;
+    if (args[1] != Py_None) {
+        penalty = vector(args[1], NPY_INT32, 0, &penalty_n, "choose", "penalty");
+        if (penalty == NULL) {
+            return NULL;
+        }
+        if (penalty_n != n) {
+            PyErr_SetString(PyExc_ValueError, "choose: keys and penalty differ in length");
+            return NULL;
+        }
+    }
+    if (n >= 0x7FFFFFFF) {
+        PyErr_SetString(PyExc_ValueError, "choose: more than 2**31 - 1 rows");
+        return NULL;
+    }
+    Py_ssize_t row = -1;
+    int32_t best = lowest(keys, penalty, n);
+    if (best < NO_FIT) {
+        Py_ssize_t count = count_equal(keys, penalty, n, best);
+        Py_ssize_t nth = count > 1 ? below(bits, (uint32_t)count) : 0;
+        row = nth_equal(keys, penalty, n, best, nth);
+    }
+    return PyLong_FromSsize_t(row);
+}
+
+PyDoc_STRVAR(levels_doc,
+"levels(totals, held) -> list[tuple[int, ...]] | None\n"
+"\n"
+"engine._levels_python's result: the values ``held`` (indexes into the list ``totals``, in\n"
+"index order) grouped by their total, fewest first, each group a tuple in index order; None\n"
+"when every held value has the same total.");
+
+static PyObject *
+levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyList_Check(args[0]) || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "levels takes a list of totals and a tuple of indexes");
+        return NULL;
+    }
+    PyObject *totals = args[0], *held = args[1];
+    Py_ssize_t n = PyTuple_GET_SIZE(held);
+    long long stack_totals[16];
+    Py_ssize_t stack_order[16];
+    long long *total = stack_totals;
+    Py_ssize_t *order = stack_order;
+    if (n > 16) {
+        total = PyMem_Malloc(n * sizeof(long long));
+        order = PyMem_Malloc(n * sizeof(Py_ssize_t));
+        if (total == NULL || order == NULL) {
+            PyMem_Free(total == stack_totals ? NULL : total);
+            PyMem_Free(order == stack_order ? NULL : order);
+            return PyErr_NoMemory();
+        }
+    }
+    PyObject *result = NULL;
+    int distinct = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t index = PyLong_AsSsize_t(PyTuple_GET_ITEM(held, i));
+        if (index == -1 && PyErr_Occurred()) {
+            goto done;
+        }
+        if (index < 0 || index >= PyList_GET_SIZE(totals)) {
+            PyErr_SetString(PyExc_IndexError, "levels: a held index is outside the totals");
+            goto done;
+        }
+        total[i] = PyLong_AsLongLong(PyList_GET_ITEM(totals, index));
+        if (total[i] == -1 && PyErr_Occurred()) {
+            goto done;
+        }
+        /* Insertion sort by total, stable, so each level keeps index order: n is the number
+           of values an attribute has (three zones is typical). */
+        Py_ssize_t j = i;
+        while (j > 0 && total[order[j - 1]] > total[i]) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+        distinct |= i > 0 && total[i] != total[0];
+    }
+    if (!distinct) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    result = PyList_New(0);
+    if (result == NULL) {
+        goto done;
+    }
+    for (Py_ssize_t start = 0; start < n;) {
+        Py_ssize_t end = start + 1;
+        while (end < n && total[order[end]] == total[order[start]]) {
+            end++;
+        }
+        PyObject *level = PyTuple_New(end - start);
+        if (level == NULL) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        for (Py_ssize_t k = start; k < end; k++) {
+            PyObject *index = PyTuple_GET_ITEM(held, order[k]);
+            PyTuple_SET_ITEM(level, k - start, Py_NewRef(index));
+        }
+        int failed = PyList_Append(result, level);
+        Py_DECREF(level);
+        if (failed) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        start = end;
+    }
+done:
+    if (total != stack_totals) {
+        PyMem_Free(total);
+        PyMem_Free(order);
+    }
+    return result;
+}
+
+/* An int attribute of a Python object (a Requirement's), or -1 with an exception set. */
+static long
+int_attribute(PyObject *object, PyObject *name)
+{
+    PyObject *value = PyObject_GetAttr(object, name);
+    if (value == NULL) {
+        return -1;
+    }
+    long result = PyLong_AsLong(value);
+    Py_DECREF(value);
+    return result;
+}
+
+#define LEDGER 6 /* remaining_cpu, remaining_memory, remaining_eni, remaining_gpu, running, available */
+
+PyDoc_STRVAR(book_doc,
+"book(row, requirement, sign, ledger, counts, fits) -> None\n"
+"\n"
+"ClusterState._book_python for a requirement without host ports: take one task's CPU, memory,\n"
+"ENIs and GPUs from ``row`` (``sign`` 1) or give them back (-1), count it in ``running_tasks``\n"
+"and in the group's ``counts``, and bring the shapes in ``fits`` up to date on the row.\n"
+"``ledger`` is (remaining_cpu, remaining_memory, remaining_eni, remaining_gpu, running_tasks,\n"
+"available): five int32 vectors and a bool one. ``fits`` holds, for each kept shape that needs\n"
+"only CPU and memory, (cpu, memory, mask, cpu_keys or None, memory_keys or None, fit): a shape\n"
+"with keys gets its keys written and ``fit.stale`` set; one without, its mask.");
+
+static PyObject *
+book(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6 || !PyTuple_Check(args[3]) || PyTuple_GET_SIZE(args[3]) != LEDGER ||
+        !PyTuple_Check(args[5])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "book takes row, requirement, sign, a ledger tuple of 6, counts, fits");
+        return NULL;
+    }
+    Py_ssize_t row = PyLong_AsSsize_t(args[0]);
+    long sign = PyLong_AsLong(args[2]);
+    long need[4];
+    need[0] = int_attribute(args[1], str_cpu);
+    need[1] = int_attribute(args[1], str_memory_mib);
+    need[2] = int_attribute(args[1], str_eni);
+    need[3] = int_attribute(args[1], str_gpu);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    static const char *names[LEDGER + 1] = {"remaining_cpu", "remaining_memory", "remaining_eni",
+                                            "remaining_gpu", "running_tasks", "available",
+                                            "counts"};
+    void *data[LEDGER + 1];
+    for (int i = 0; i < LEDGER + 1; i++) {
+        PyObject *object = i < LEDGER ? PyTuple_GET_ITEM(args[3], i) : args[4];
+        int is_available = i == LEDGER - 1;
+        Py_ssize_t n;
+        data[i] = vector(object, is_available ? NPY_BOOL : NPY_INT32, !is_available, &n, "book",
+                         names[i]);
+        if (data[i] == NULL) {
+            return NULL;
+        }
+        if (row < 0 || row >= n) {
+            PyErr_Format(PyExc_IndexError, "book: row %zd is outside %s", row, names[i]);
+            return NULL;
+        }
+    }
+    int32_t cpu_left = 0, memory_left = 0;
+    for (int i = 0; i < 4; i++) {
+        int32_t *left = (int32_t *)data[i] + row;
+        *left -= (int32_t)(sign * need[i]);
+        if (i == 0) {
+            cpu_left = *left;
+        }
+        else if (i == 1) {
+            memory_left = *left;
+        }
+    }
+    ((int32_t *)data[4])[row] += (int32_t)sign;
+    ((int32_t *)data[LEDGER])[row] += (int32_t)sign;
+    int available = ((npy_bool *)data[5])[row] != 0;
+
+    PyObject *fits = args[5];
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(fits); i++) {
+        PyObject *entry = PyTuple_GET_ITEM(fits, i);
+        if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 6) {
+            PyErr_SetString(PyExc_TypeError, "book: a fit is (cpu, memory, mask, keys, keys, fit)");
+            return NULL;
+        }
+        long cpu = PyLong_AsLong(PyTuple_GET_ITEM(entry, 0));
+        long memory = PyLong_AsLong(PyTuple_GET_ITEM(entry, 1));
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        int fits_here = available && cpu_left >= cpu && memory_left >= memory;
+        PyObject *keys[2] = {PyTuple_GET_ITEM(entry, 3), PyTuple_GET_ITEM(entry, 4)};
+        int32_t value[2] = {fits_here ? cpu_left : NO_FIT, fits_here ? memory_left : NO_FIT};
+        int keyed = 0;
+        for (int k = 0; k < 2; k++) {
+            if (keys[k] == Py_None) {
+                continue;
+            }
+            Py_ssize_t n;
+            int32_t *column = vector(keys[k], NPY_INT32, 1, &n, "book", "a fit's keys");
+            if (column == NULL) {
+                return NULL;
+            }
+            if (row >= n) {
+                PyErr_SetString(PyExc_IndexError, "book: row is outside a fit's keys");
+                return NULL;
+            }
+            column[row] = value[k];
+            keyed = 1;
+        }
+        if (keyed) {
+            if (PyObject_SetAttr(PyTuple_GET_ITEM(entry, 5), str_stale, Py_True) < 0) {
+                return NULL;
+            }
+        }
+        else {
+            Py_ssize_t n;
+            npy_bool *mask = vector(PyTuple_GET_ITEM(entry, 2), NPY_BOOL, 1, &n, "book",
+                                    "a fit's mask");
+            if (mask == NULL) {
+                return NULL;
+            }
+            if (row >= n) {
+                PyErr_SetString(PyExc_IndexError, "book: row is outside a fit's mask");
+                return NULL;
+            }
+            mask[row] = (npy_bool)fits_here;
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"choose", (PyCFunction)(void (*)(void))choose, METH_FASTCALL, choose_doc},
+    {"levels", (PyCFunction)(void (*)(void))levels, METH_FASTCALL, levels_doc},
+    {"book", (PyCFunction)(void (*)(void))book, METH_FASTCALL, book_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    "ecssim._native",
+    "The few lifecycle steps ecssim runs compiled (see _native.c; each has a Python twin).",
+    -1,
+    methods,
+};
+
+PyMODINIT_FUNC
+PyInit__native(void)
+{
+    import_array();
+    str_bit_generator = PyUnicode_InternFromString("bit_generator");
+    str_capsule = PyUnicode_InternFromString("capsule");
+    str_stale = PyUnicode_InternFromString("stale");
+    str_cpu = PyUnicode_InternFromString("cpu");
+    str_memory_mib = PyUnicode_InternFromString("memory_mib");
+    str_eni = PyUnicode_InternFromString("eni");
+    str_gpu = PyUnicode_InternFromString("gpu");
+    if (str_bit_generator == NULL || str_capsule == NULL || str_stale == NULL ||
+        str_cpu == NULL || str_memory_mib == NULL || str_eni == NULL || str_gpu == NULL) {
+        return NULL;
+    }
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && PyModule_AddIntConstant(m, "NO_FIT", NO_FIT) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

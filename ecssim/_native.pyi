@@ -1,0 +1,21 @@
+"""The few lifecycle steps ecssim runs compiled, from ``_native.c`` (each has a Python twin)."""
+
+from typing import Any
+
+import numpy as np
+
+from ecssim.model.taskdef import Requirement
+
+#: ``ecssim.state.NO_FIT``, as the module was compiled with it.
+NO_FIT: int
+
+def choose(keys: np.ndarray, penalty: np.ndarray | None, rng: np.random.Generator) -> int: ...
+def levels(totals: list[int], held: tuple[int, ...]) -> list[tuple[int, ...]] | None: ...
+def book(
+    row: int,
+    requirement: Requirement,
+    sign: int,
+    ledger: tuple[np.ndarray, ...],
+    counts: np.ndarray,
+    fits: tuple[tuple[Any, ...], ...],
+) -> None: ...
