@@ -34,6 +34,10 @@ the N C functions (of the interpreter, numpy, the C library) that execute the mo
 instructions a lifecycle, for each tree: where the interpreter's time goes, which a Python
 profiler cannot see. Each run takes about half a minute at the defaults (valgrind runs Python
 50-100 times slower); the runs of all trees go in parallel. Needs ``valgrind`` on the PATH.
+
+Each tree's C modules (``ecssim/_native.c`` since ``97e374d``) are built in place first where
+the source is newer than the module, as the install builds them: a fresh worktree has the
+source only, and would otherwise run the compiled steps' Python twins.
 """
 
 from __future__ import annotations
@@ -55,6 +59,51 @@ from benchmarks.workload import make_workload
 from benchmarks.ecssim_runner import build
 build(make_workload({tasks}, {instances}), {instances}).run()
 """
+
+#: Builds a tree's C modules in place as its install would (``setup.py``), without reading the
+#: tree's ``pyproject.toml``. A worktree made for an A/B holds the C source but not the built
+#: module, and without it the tree would run the Python twins of the compiled steps unnoticed.
+_BUILD = """
+import numpy
+from setuptools import Distribution, Extension
+from setuptools.command.build_ext import build_ext
+modules = [Extension(n, [s], include_dirs=[numpy.get_include()]) for n, s in {modules!r}]
+command = build_ext(Distribution({{"ext_modules": modules}}))
+command.inplace = True
+command.ensure_finalized()
+command.run()
+"""
+
+
+def compiled_modules(tree: Path) -> list[tuple[str, str]]:
+    """The tree's C modules as (module name, source relative to the tree)."""
+    return [
+        (".".join(source.relative_to(tree).with_suffix("").parts), str(source.relative_to(tree)))
+        for source in sorted((tree / "ecssim").rglob("*.c"))
+    ]
+
+
+def build_compiled(tree: Path) -> str | None:
+    """Build the tree's C modules in place where a source is newer than its module.
+
+    Returns the build's output if it failed, else ``None``.
+    """
+    stale = []
+    for name, source in compiled_modules(tree):
+        path = tree / source
+        built = list(path.parent.glob(f"{path.stem}.*.so")) + list(
+            path.parent.glob(f"{path.stem}.*.pyd")
+        )
+        if not built or max(b.stat().st_mtime for b in built) < path.stat().st_mtime:
+            stale.append((name, source))
+    if not stale:
+        return None
+    program = _BUILD.format(modules=stale)
+    done = subprocess.run(
+        [sys.executable, "-c", program], cwd=tree, capture_output=True, text=True, check=False
+    )
+    return None if done.returncode == 0 else done.stdout + done.stderr
+
 
 #: The summary lines read, by the name printed: instructions, and with ``--cache`` the misses
 #: of the first-level instruction and data caches.
@@ -168,6 +217,11 @@ def main(argv: list[str]) -> int:
     tasks = (min(args.tasks), max(args.tasks))
     if tasks[0] == tasks[1]:
         parser.error("--tasks needs two different sizes")
+    for tree in trees:
+        failed = build_compiled(tree)
+        if failed is not None:
+            print(f"benchmarks.instructions: building {tree}'s C modules failed:\n{failed}")
+            return 1
     with tempfile.TemporaryDirectory() as scratch:
         keys = [(tree, n) for tree in trees for n in tasks]
         out_files = {

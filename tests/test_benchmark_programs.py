@@ -5,6 +5,10 @@ Small sizes only: these check behaviour, never speed (SPEC section 10).
 
 from __future__ import annotations
 
+import shutil
+import sysconfig
+from pathlib import Path
+
 import numpy as np
 import pytest
 import simpy
@@ -299,3 +303,21 @@ def test_instructions_says_so_without_valgrind(monkeypatch, capsys):
     monkeypatch.setattr(instructions.shutil, "which", lambda name: None)
     assert instructions.main([]) == 2
     assert "valgrind is not on the PATH" in capsys.readouterr().err
+
+
+def test_instructions_builds_a_fresh_trees_compiled_modules(tmp_path):
+    """A worktree holds ``_native.c`` but not the module: it is built before the tree runs."""
+    from benchmarks import instructions
+
+    compiler = (sysconfig.get_config_var("CC") or "").split()
+    if not compiler or shutil.which(compiler[0]) is None:
+        pytest.skip("no C compiler")
+    root = Path(__file__).resolve().parents[1]
+    assert instructions.compiled_modules(root) == [("ecssim._native", "ecssim/_native.c")]
+    tree = tmp_path / "tree"
+    (tree / "ecssim").mkdir(parents=True)
+    shutil.copy(root / "ecssim" / "_native.c", tree / "ecssim" / "_native.c")
+    assert instructions.build_compiled(tree) is None
+    assert list((tree / "ecssim").glob("_native.*.so"))
+    # Built and up to date: nothing to do the second time.
+    assert instructions.build_compiled(tree) is None
