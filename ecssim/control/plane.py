@@ -62,6 +62,10 @@ _CPU_RESERVED = METRIC["cpu_reserved"]
 _MEMORY_RESERVED = METRIC["memory_reserved"]
 _TASKS_PENDING = METRIC["tasks_pending"]
 _TASKS_RUNNING = METRIC["tasks_running"]
+# And on every instance registered or gone.
+_CPU_REGISTERED = METRIC["cpu_registered"]
+_MEMORY_REGISTERED = METRIC["memory_registered"]
+_INSTANCES_ACTIVE = METRIC["instances_active"]
 # Enum members the lifecycle reads on every task, as module constants: on Python 3.11
 # ``TaskStatus.X`` goes through the enum metaclass's attribute hook, several times the cost of
 # a global.
@@ -176,11 +180,17 @@ class ControlPlane:
         cluster.cpu_registered += sign * instance.registered_cpu
         cluster.memory_registered += sign * instance.registered_memory
         cluster.instances_active += sign
-        now, name = self.env.now, cluster.name
-        append = self.recorder.series.append
-        append((now, "cpu_registered", name, None, None, cluster.cpu_registered))
-        append((now, "memory_registered", name, None, None, cluster.memory_registered))
-        append((now, "instances_active", name, None, None, cluster.instances_active))
+        # Three series rows as numbers, as _reservation_changed writes its rows: registering
+        # 10,000 instances made 30,000 rows through the named path.
+        now, series = self.env.now, self.recorder.series
+        at = series.books["cluster"][cluster.name]
+        # fmt: off
+        series.write(series.rows(3)(
+            now, cluster.cpu_registered, _CPU_REGISTERED, at, -1, -1,
+            now, cluster.memory_registered, _MEMORY_REGISTERED, at, -1, -1,
+            now, cluster.instances_active, _INSTANCES_ACTIVE, at, -1, -1,
+        ))
+        # fmt: on
 
     def event(
         self,
@@ -297,6 +307,7 @@ class ControlPlane:
             )
         boot_rng = self.streams.get(f"boot:{cluster.name}")
         launched = []
+        now = self.now
         for i in range(count):
             self._instance_seq += 1
             seq = self._instance_seq
@@ -312,7 +323,7 @@ class ControlPlane:
                 if memory_mib is not None
                 else instance_type.registered_memory_mib,
                 attributes=dict(attributes or {}),
-                launched_at=self.now,
+                launched_at=now,
                 awsvpc_trunking=awsvpc_trunking,
             )
             instance.agent = Agent(
@@ -338,7 +349,7 @@ class ControlPlane:
             **instance.attributes,
         }
         instance.attributes = attributes
-        instance.registered_at = self.now
+        instance.registered_at = now = self.now
         instance.status = InstanceStatus.ACTIVE
         instance.row = cluster.state.add_instance(
             instance.arn,
@@ -348,7 +359,7 @@ class ControlPlane:
             eni_slots=instance.eni_slots,
             gpus=instance.gpus,
             attributes=attributes,
-            registered_at=self.now,
+            registered_at=now,
         )
         cluster.instances.append(instance)
         name = cluster.name
