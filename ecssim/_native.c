@@ -47,8 +47,17 @@ typedef struct {
     uint64_t (*next_raw)(void *state);
 } bitgen_t;
 
+/* The two scans are compiled twice on x86-64 with GCC and glibc, for AVX2 and the baseline,
+ * and the loader picks one for the machine (function multiversioning, which needs glibc).
+ * Elsewhere they are compiled once, for the baseline. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
+#define SCAN __attribute__((target_clones("avx2", "default")))
+#else
+#define SCAN
+#endif
+
 /* The lowest of keys[i] (+ penalty[i]), at most NO_FIT. */
-static int32_t
+SCAN static int32_t
 lowest(const int32_t *keys, const int32_t *penalty, Py_ssize_t n)
 {
     int32_t low = NO_FIT;
@@ -68,7 +77,7 @@ lowest(const int32_t *keys, const int32_t *penalty, Py_ssize_t n)
 }
 
 /* How many of keys[i] (+ penalty[i]) equal best. */
-static Py_ssize_t
+SCAN static Py_ssize_t
 count_equal(const int32_t *keys, const int32_t *penalty, Py_ssize_t n, int32_t best)
 {
     Py_ssize_t count = 0;
