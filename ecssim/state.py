@@ -506,6 +506,13 @@ class ClusterState:
         self._refresh_available(row)
         self.version += 1
 
+    def _column(self, name: str) -> AttributeColumn:
+        """Attribute ``name``'s column, made (every row absent) when first named."""
+        column = self._attributes.get(name)
+        if column is None:
+            column = self._attributes[name] = AttributeColumn(self._capacity)
+        return column
+
     def _new_row_attributes(self, row: int, attributes: Mapping[str, str | None]) -> None:
         """:meth:`set_attribute` for each of a new row's attributes, where nothing was before.
 
@@ -513,11 +520,8 @@ class ClusterState:
         for the first time needs its total. Registering an instance sets about six attributes;
         at 10,000 instances the general path was a tenth of setting a cluster up.
         """
-        columns = self._attributes
         for name, value in attributes.items():
-            column = columns.get(name)
-            if column is None:
-                column = columns[name] = AttributeColumn(self._capacity)
+            column = self._column(name)
             if value is None:
                 continue  # absent, as the row already is
             known = len(column.values)
@@ -533,9 +537,7 @@ class ClusterState:
 
     def set_attribute(self, row: int, name: str, value: str | None) -> None:
         """Set (or with ``None`` remove) an attribute of an instance."""
-        column = self._attributes.get(name)
-        if column is None:
-            column = self._attributes[name] = AttributeColumn(self._capacity)
+        column = self._column(name)
         old = int(column.codes[row])
         new = -1 if value is None else column.code(value)
         column.codes[row] = new
@@ -579,29 +581,29 @@ class ClusterState:
 
     def _book(self, row: int, requirement: Requirement, group: str, sign: int) -> None:
         """Take one task's resources on ``row`` (``sign`` 1) or give them back (-1)."""
+        counts = self._groups.get(group)
+        if counts is None:
+            counts = self._groups[group] = np.zeros(self._capacity, dtype=np.int32)
         if (
             _native is None
             or requirement.ports_tcp
             or requirement.ports_udp
             or requirement.dynamic_ports
         ):
-            self._book_python(row, requirement, group, sign)
-            return
-        # Compiled: the ledger, the group's count and the shapes needing only CPU and memory
-        # in one call (docs/design.md); the group's totals by value and other shapes here.
-        counts = self._groups.get(group)
-        if counts is None:
-            counts = self._groups[group] = np.zeros(self._capacity, dtype=np.int32)
-        ledger, fits = self._native_ledger, self._native_fits
-        if ledger is None or fits is None:
-            ledger, fits = self._gather_native()
-        _native.book(row, requirement, sign, ledger, counts, fits)
+            self._book_python(row, requirement, counts, sign)
+        else:
+            # Compiled: the ledger, the group's count and the shapes needing only CPU and
+            # memory in one call (docs/design.md); the other shapes here.
+            ledger, fits = self._native_ledger, self._native_fits
+            if ledger is None or fits is None:
+                ledger, fits = self._gather_native()
+            _native.book(row, requirement, sign, ledger, counts, fits)
+            if self._extra_fits:
+                self._refresh_fits(row, self._extra_fits)
         by_attribute = self._value_totals.get(group)
         if by_attribute:
             for name, totals in by_attribute.items():
                 totals[self._attributes[name].codes.item(row) + 1] += sign
-        if self._extra_fits:
-            self._refresh_fits(row, self._extra_fits)
 
     def _gather_native(self) -> tuple[tuple[np.ndarray, ...], tuple[tuple[Any, ...], ...]]:
         """What :meth:`_book` hands ``_native.book``, gathered again after a change."""
@@ -622,8 +624,13 @@ class ClusterState:
         self._extra_fits = [fit for fit in self._fits.values() if fit.extra]
         return ledger, fits
 
-    def _book_python(self, row: int, requirement: Requirement, group: str, sign: int) -> None:
-        """:meth:`_book` in Python: ``_native.book``'s twin, and the path for host ports."""
+    def _book_python(
+        self, row: int, requirement: Requirement, counts: np.ndarray, sign: int
+    ) -> None:
+        """``_native.book``'s twin, and :meth:`_book`'s path for tasks with host ports.
+
+        The row's resources, running tasks and the group's ``counts``, then every kept shape.
+        """
         # Amounts that are zero are skipped: a numpy element update costs more than the test.
         # Each update reads the element as a Python int (``item``) and writes the result back:
         # half the cost of ``array[row] -= n``, which makes and computes with numpy scalars.
@@ -650,14 +657,7 @@ class ClusterState:
             ints["static_ports"][row] += sign * ports
         if requirement.dynamic_ports:
             ints["dynamic_ports"][row] += sign * requirement.dynamic_ports
-        counts = self._groups.get(group)
-        if counts is None:
-            counts = self._groups[group] = np.zeros(self._capacity, dtype=np.int32)
         counts[row] = counts.item(row) + sign
-        by_attribute = self._value_totals.get(group)
-        if by_attribute:
-            for name, totals in by_attribute.items():
-                totals[self._attributes[name].codes.item(row) + 1] += sign
         self._refresh_fit(row)
 
     # -- the InstanceView protocol of the query language --------------------------------------
@@ -716,9 +716,7 @@ class ClusterState:
             totals = by_attribute.get(name)
             if totals is not None:
                 return totals
-        column = self._attributes.get(name)
-        if column is None:
-            column = self._attributes[name] = AttributeColumn(self._capacity)
+        column = self._column(name)
         counted = np.bincount(
             column.codes[: self.n] + 1,
             weights=self.group_counts(group),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import shutil
+import sysconfig
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,6 +16,12 @@ from ecssim.simulation import Simulation
 from ecssim.state import ClusterState
 
 ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
+
+
+def has_c_compiler() -> bool:
+    """Whether the C compiler Python was built with (``sysconfig``'s ``CC``) is on the PATH."""
+    compiler = (sysconfig.get_config_var("CC") or "").split()
+    return bool(compiler) and shutil.which(compiler[0]) is not None
 
 
 def requirement(

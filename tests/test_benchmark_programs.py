@@ -6,12 +6,12 @@ Small sizes only: these check behaviour, never speed (SPEC section 10).
 from __future__ import annotations
 
 import shutil
-import sysconfig
 from pathlib import Path
 
 import numpy as np
 import pytest
 import simpy
+from conftest import has_c_compiler
 
 from benchmarks import naive_peer
 from benchmarks.floor import run_floor
@@ -309,8 +309,7 @@ def test_instructions_builds_a_fresh_trees_compiled_modules(tmp_path):
     """A worktree holds ``_native.c`` but not the module: it is built before the tree runs."""
     from benchmarks import instructions
 
-    compiler = (sysconfig.get_config_var("CC") or "").split()
-    if not compiler or shutil.which(compiler[0]) is None:
+    if not has_c_compiler():
         pytest.skip("no C compiler")
     root = Path(__file__).resolve().parents[1]
     assert instructions.compiled_modules(root) == [("ecssim._native", "ecssim/_native.c")]
@@ -318,6 +317,8 @@ def test_instructions_builds_a_fresh_trees_compiled_modules(tmp_path):
     (tree / "ecssim").mkdir(parents=True)
     shutil.copy(root / "ecssim" / "_native.c", tree / "ecssim" / "_native.c")
     assert instructions.build_compiled(tree) is None
-    assert list((tree / "ecssim").glob("_native.*.so"))
+    (built,) = (tree / "ecssim").glob("_native.*.so")
+    made = built.stat().st_mtime_ns
     # Built and up to date: nothing to do the second time.
     assert instructions.build_compiled(tree) is None
+    assert built.stat().st_mtime_ns == made

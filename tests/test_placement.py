@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-import sysconfig
-
 import numpy as np
 import pytest
-from conftest import make_state, requirement
+from conftest import has_c_compiler, make_state, requirement
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -708,8 +705,7 @@ def test_the_compiled_scan_takes_only_int32_vectors_of_one_length():
 
 def test_the_compiled_parts_are_built():
     """Where a C compiler is at hand, the install built them (they are optional otherwise)."""
-    compiler = (sysconfig.get_config_var("CC") or "").split()
-    if not compiler or shutil.which(compiler[0]) is None:
+    if not has_c_compiler():
         pytest.skip("no C compiler: ecssim decides with numpy")
     assert _native is not None, "ecssim._native was not built: `make clean test`"
     assert engine._choose is _native.choose

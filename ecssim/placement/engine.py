@@ -488,10 +488,7 @@ def _choose_numpy(keys: np.ndarray, penalty: np.ndarray | None, rng: np.random.G
     # Ties are the rule in binpack (memory left moves in whole task sizes): four in five
     # decisions at 1,000 instances have some, half at 10,000. So the tied rows are found at
     # once, without first asking whether there are any.
-    tied = (ranked[first:] == best).nonzero()[0]
-    if len(tied) == 1:
-        return first
-    return first + int(tied[_below(rng, len(tied))])
+    return first + _draw((ranked[first:] == best).nonzero()[0], rng)
 
 
 #: The keyed decision's scan: compiled when the extension was built, else numpy's.
