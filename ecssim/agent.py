@@ -325,7 +325,7 @@ class Agent:
         return True
 
     def _activate(self, task: Task) -> None:
-        now = self.env.now
+        now = self.env._now
         params, sample = self.params, self._sample
         pull = 0.0
         images = self.images
@@ -416,7 +416,7 @@ class Agent:
         self._deprovision(task)
 
     def _running(self, task: Task) -> None:
-        task.started_at = self.env.now
+        task.started_at = self.env._now
         self.control.set_status(task, _RUNNING)
         end = min(task.runtime_s, task.crash_s)
         if math.isfinite(end):
@@ -448,7 +448,7 @@ class Agent:
         self._stopping(task, graceful=task.last_status in _GRACEFUL)
 
     def _stopping(self, task: Task, *, graceful: bool) -> None:
-        task.stopping_at = self.env.now
+        task.stopping_at = self.env._now
         self.control.set_status(task, _STOPPING)
         if graceful:
             timeout = task.task_definition.stop_timeout_s(self.params.stop_timeout)
@@ -458,7 +458,7 @@ class Agent:
             self._execution_stopped(task)
 
     def _execution_stopped(self, task: Task) -> None:
-        task.execution_stopped_at = self.env.now
+        task.execution_stopped_at = self.env._now
         self._deprovision(task)
 
     def _report_stopped(self, task: Task) -> None:

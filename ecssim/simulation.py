@@ -78,7 +78,10 @@ class Simulation:
         behaviors: Mapping[str, TaskBehavior] | None = None,
     ) -> None:
         self.seed = int(seed)
-        self.env = simpy.Environment()
+        # A float clock from the start: the hot path reads ``env._now`` itself (the attribute
+        # behind SimPy's ``now`` property, which is a Python call), and SimPy's default start
+        # is the int 0.
+        self.env = simpy.Environment(initial_time=0.0)
         self.streams = Streams(self.seed)
         self.parameters = parameters or SimParameters()
         self.recorder = Recorder(explain=explain)

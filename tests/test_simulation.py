@@ -388,3 +388,20 @@ def test_many_runs_in_one_process_do_not_pile_up_cyclic_garbage() -> None:
         sim.result()
         del sim
     assert gc.collect() < 5_000
+
+
+def test_the_clock_the_lifecycle_reads_is_simpys_own_and_a_float_from_the_start(sim):
+    # The lifecycle's steps read ``env._now``, the attribute behind SimPy's ``now`` property
+    # (ControlPlane.now), so it must be SimPy's clock and a float even at time 0.
+    assert type(sim.env._now) is float and sim.env._now == sim.env.now == 0.0
+    sim.launch_instances("prod", "m5.large", count=1)
+    register(sim, "job")
+    sim.set_behavior("job", runtime="90s")
+    sim.run(until="5m")
+    assert sim.env._now == sim.env.now == 300.0
+    arn = sim.ecs.run_task(cluster="prod", taskDefinition="job")["tasks"][0]["taskArn"]
+    sim.run(until="15m")
+    task = sim.control.clusters["prod"].tasks[task_id(arn)]
+    times = (task.created_at, task.started_at, task.stopping_at, task.stopped_at)
+    assert all(type(t) is float for t in times) and times[0] == 300.0
+    assert times[0] < times[1] < times[2] <= times[3] < 900.0

@@ -173,7 +173,12 @@ class ControlPlane:
     # -- helpers ------------------------------------------------------------------------------
     @property
     def now(self) -> float:
-        """The simulated time."""
+        """The simulated time.
+
+        The lifecycle's steps read ``self.env._now`` instead, the attribute behind SimPy's
+        ``now`` property: a property is a Python call, and a lifecycle read the clock a dozen
+        times. ``Simulation`` starts the clock at 0.0, so it is always a float.
+        """
         return float(self.env.now)
 
     def _registered(self, cluster: ClusterRecord, instance: InstanceRecord, sign: int) -> None:
@@ -832,7 +837,7 @@ class ControlPlane:
             group,
             service=service,
             started_by=started_by,
-            created_at=self.now,
+            created_at=self.env._now,
             runtime_s=draws[0],
             crash_s=draws[1],
             start_failure=draws[2],
@@ -879,7 +884,7 @@ class ControlPlane:
         # the step's four or five rows packed by one call and written by another. Written out
         # twice, with and without the pending row: when the rows went to a list, a third call
         # or a tuple built by concatenation cost more (BENCHMARKS.md).
-        now, series = self.env.now, self.recorder.series
+        now, series = self.env._now, self.recorder.series
         books = series.books
         at = books["cluster"][cluster.name]
         on = books["container_instance"][instance.arn]
@@ -1080,7 +1085,7 @@ class ControlPlane:
         if old != _RUNNING and status != _RUNNING and (old < _RUNNING) == (status < _RUNNING):
             return  # still starting, or still on its way out: no level changes
         cluster = task.cluster
-        now, series = self.env.now, self.recorder.series
+        now, series = self.env._now, self.recorder.series
         at, write, row = series.books["cluster"][cluster.name], series.write, self._series_rows[0]
         if self.usage_families and task.task_definition.family in self.usage_families:
             if status == _RUNNING:
@@ -1184,7 +1189,7 @@ class ControlPlane:
         if task.desired_status == _DESIRED_STOPPED:
             return
         task.desired_status = _DESIRED_STOPPED
-        task.desired_stopped_at = self.env.now
+        task.desired_stopped_at = now = self.env._now
         task.stop_code = str(code)  # the plain value; cheaper than the enum's .value
         task.stopped_reason = reason
         self._release(task)
@@ -1192,7 +1197,7 @@ class ControlPlane:
         if service is not None and service.tasks.pop(task.id, None) is not None:
             if task.task_definition is not service.task_definition:
                 service.old_tasks -= 1
-            elif task.healthy_at <= self.env.now:
+            elif task.healthy_at <= now:
                 service.primary.breaker_armed = False  # a task ran successfully
                 service.primary.failed_tasks = 0
             service.retry_at = math.nan  # its room is free: a failed placement may fit now
@@ -1328,7 +1333,7 @@ class ControlPlane:
         self._to_desired_stopped(task, _FAILED_TO_START, "Task failed to start")
         if task.last_status != _STOPPED:
             self.set_status(task, _STOPPED)
-        task.stopped_at = now = self.now
+        task.stopped_at = now = self.env._now
         service = task.service
         if service is not None and service.retiring and task.id in service.retiring:
             # A deployment or a drain held launches back while the task was stopping
