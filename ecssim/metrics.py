@@ -249,9 +249,9 @@ class Channel:
     :meth:`append` takes a row with names in the schema's field order, as ``list.append`` did.
     The hot path may record coded rows itself: :meth:`rows` gives the packing function of
     ``k`` rows (the values of :attr:`number_fields` for each row, ids coded with
-    :attr:`books`), and :attr:`write` appends what it returns, as the control plane does for
-    the series: ``t, value, metric, cluster, service, container_instance``. Free text goes to
-    :attr:`extend_text`.
+    :attr:`books`; :attr:`row` is ``rows(1)``), and :attr:`write` appends what it returns,
+    as the control plane does for the series: ``t, value, metric, cluster, service,
+    container_instance``. Free text goes to :attr:`extend_text`.
     """
 
     __slots__ = (
@@ -270,6 +270,7 @@ class Channel:
         "extend_text",
         "name",
         "number_fields",
+        "row",
         "text_fields",
         "write",
     )
@@ -319,12 +320,13 @@ class Channel:
         self._packers: dict[int, Callable[..., bytes]] = {}
         self.write = self._buffer.extend
         self.extend_text = self._texts.extend
+        self.row = self.rows(1)  # ``rows(1)`` without the call, for the hot path
         self._chunks: list[dict[str, np.ndarray]] = []
 
     def __getstate__(self) -> dict[str, Any]:
         # The packing functions are rebuilt where the channel is unpickled (Struct does not
         # pickle); ``write`` and ``extend_text`` are bound again to the copied buffers.
-        skip = {"_packers", "write", "extend_text"}
+        skip = {"_packers", "write", "extend_text", "row"}
         return {name: getattr(self, name) for name in self.__slots__ if name not in skip}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -333,6 +335,7 @@ class Channel:
         self._packers = {}
         self.write = self._buffer.extend
         self.extend_text = self._texts.extend
+        self.row = self.rows(1)
 
     def rows(self, k: int = 1) -> Callable[..., bytes]:
         """The function packing ``k`` rows' numbers (given flat, in order) for :attr:`write`."""

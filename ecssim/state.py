@@ -166,7 +166,7 @@ class ClusterState:
         self._available = np.zeros(capacity, dtype=bool)
         # Per requirement shape: its fit mask and binpack keys, kept up to date row by row.
         self._fits: dict[tuple[Any, ...], _Fit] = {}
-        # What _native.book takes (_book): the ledger's arrays, and the kept shapes that need
+        # What _native.book takes (book): the ledger's arrays, and the kept shapes that need
         # only CPU and memory as tuples, with the rest apart; None when to be gathered again
         # (arrays grown, a shape kept or dropped, keys made).
         self._native_ledger: tuple[np.ndarray, ...] | None = None
@@ -573,14 +573,18 @@ class ClusterState:
 
     def reserve(self, row: int, requirement: Requirement, group: str) -> None:
         """Reserve one task's resources on ``row`` (the caller has checked that they fit)."""
-        self._book(row, requirement, group, 1)
+        self.book(row, requirement, group, 1)
 
     def release(self, row: int, requirement: Requirement, group: str) -> None:
         """Release what :meth:`reserve` reserved."""
-        self._book(row, requirement, group, -1)
+        self.book(row, requirement, group, -1)
 
-    def _book(self, row: int, requirement: Requirement, group: str, sign: int) -> None:
-        """Take one task's resources on ``row`` (``sign`` 1) or give them back (-1)."""
+    def book(self, row: int, requirement: Requirement, group: str, sign: int) -> None:
+        """Take one task's resources on ``row`` (``sign`` 1) or give them back (-1).
+
+        :meth:`reserve` and :meth:`release` by one name: the control plane calls this on every
+        reservation and release, one Python call fewer each.
+        """
         counts = self._groups.get(group)
         if counts is None:
             counts = self._groups[group] = np.zeros(self._capacity, dtype=np.int32)
@@ -606,7 +610,7 @@ class ClusterState:
                 totals[self._attributes[name].codes.item(row) + 1] += sign
 
     def _gather_native(self) -> tuple[tuple[np.ndarray, ...], tuple[tuple[Any, ...], ...]]:
-        """What :meth:`_book` hands ``_native.book``, gathered again after a change."""
+        """What :meth:`book` hands ``_native.book``, gathered again after a change."""
         ints = self._int
         ledger = self._native_ledger = (
             ints["remaining_cpu"],
@@ -627,7 +631,7 @@ class ClusterState:
     def _book_python(
         self, row: int, requirement: Requirement, counts: np.ndarray, sign: int
     ) -> None:
-        """``_native.book``'s twin, and :meth:`_book`'s path for tasks with host ports.
+        """``_native.book``'s twin, and :meth:`book`'s path for tasks with host ports.
 
         The row's resources, running tasks and the group's ``counts``, then every kept shape.
         """

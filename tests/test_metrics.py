@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import ecssim.control.plane as plane_module
 from ecssim.metrics import CATEGORICAL, METRIC, METRICS, Channel, InstanceRow, SeriesRow, TaskRow
 from ecssim.scenario.loader import load_scenario
 from ecssim.simulation import Simulation
@@ -64,6 +65,7 @@ def test_when_the_series_packs_the_other_channels_pack_too(monkeypatch):
 
     plain = _frames(None)
     monkeypatch.setattr(metrics, "COMPACT_ROWS", 3)
+    monkeypatch.setattr(plane_module, "PACK_CHECK_STOPS", 1)  # checked at every stop
     sim = Simulation.from_scenario(load_scenario(QUICKSTART))
     sim.run(until=6 * 3600.0)
     assert sim.recorder.series._chunks and sim.recorder.events._chunks  # packed during the run
@@ -126,6 +128,7 @@ def test_task_rows_are_packed_at_their_own_threshold(monkeypatch):
 
     plain = _frames(None)
     monkeypatch.setattr(metrics, "TASK_COMPACT_ROWS", 4)
+    monkeypatch.setattr(plane_module, "PACK_CHECK_STOPS", 1)
     sim = Simulation.from_scenario(load_scenario(QUICKSTART))
     sim.run(until=6 * 3600.0)
     assert len(sim.recorder.tasks._chunks) >= 2  # packed during the run
@@ -135,6 +138,20 @@ def test_task_rows_are_packed_at_their_own_threshold(monkeypatch):
     assert sim.recorder.count("series") == len(plain["series"])
     for name, frame in sim.result().frames.items():
         pd.testing.assert_frame_equal(frame, plain[name], obj=name)
+
+
+def test_packing_is_checked_every_pack_check_stops_stopped_tasks(monkeypatch):
+    import ecssim.metrics as metrics
+
+    monkeypatch.setattr(metrics, "TASK_COMPACT_ROWS", 2)
+    monkeypatch.setattr(plane_module, "PACK_CHECK_STOPS", 3)
+    sim = Simulation.from_scenario(load_scenario(QUICKSTART))
+    sim.run(until=6 * 3600.0)
+    stops = sim.recorder.count("tasks")
+    assert stops >= 6
+    # Each check found the three rows since the last one, above the threshold of two; the
+    # stops in between checked nothing.
+    assert len(sim.recorder.tasks._chunks) == stops // 3
 
 
 _NAMES = st.sampled_from(["a", "b", "c", None])

@@ -57,6 +57,10 @@ from ecssim.placement.engine import (
 from ecssim.placement.query import parse_expression
 from ecssim.rng import Streams, stable_hash
 
+#: Stopped tasks between two checks of whether the recorder's channels are due to pack their
+#: rows into arrays (``Channel.pack``): a channel may pass its threshold (``COMPACT_ROWS``,
+#: ``TASK_COMPACT_ROWS``) by this many lifecycles' rows, and a lifecycle saves two calls.
+PACK_CHECK_STOPS = 256
 # Codes of the levels the control plane records on every task (metrics.Channel.rows).
 _CPU_RESERVED = METRIC["cpu_reserved"]
 _MEMORY_RESERVED = METRIC["memory_reserved"]
@@ -152,6 +156,7 @@ class ControlPlane:
         self._instance_seq = 0
         self._stopped: deque[tuple[float, ClusterRecord, str]] = deque()
         self._unnamed_placement = -1  # row of the placements channel awaiting its task ARN
+        self._stops_to_pack_check = PACK_CHECK_STOPS
         #: Families whose usage is modelled; for them the reservations of RUNNING tasks are
         #: kept per (cluster, family) and per service, for the usage sampler.
         self.usage_families: frozenset[str] = frozenset()
@@ -855,7 +860,7 @@ class ControlPlane:
         cluster = task.cluster
         instance = cluster.instances[row]
         need = task.requirement
-        cluster.state.reserve(row, need, task.group)
+        cluster.state.book(row, need, task.group, 1)  # reserve
         task.reserved = True
         task.container_instance = instance
         instance.tasks[task.id] = task
@@ -915,7 +920,7 @@ class ControlPlane:
         instance = task.container_instance
         assert instance is not None
         need = task.requirement
-        task.cluster.state.release(instance.row, need, task.group)
+        task.cluster.state.book(instance.row, need, task.group, -1)  # release
         self._reservation_changed(task.cluster, instance, -need.cpu, -need.memory_mib)
 
     def _place(
@@ -1330,7 +1335,8 @@ class ControlPlane:
 
     def task_stopped(self, task: Task) -> None:
         """A task reached STOPPED: release what is left, record it, forget it later."""
-        self._to_desired_stopped(task, _FAILED_TO_START, "Task failed to start")
+        if task.desired_status != _DESIRED_STOPPED:  # only a task that never started
+            self._to_desired_stopped(task, _FAILED_TO_START, "Task failed to start")
         if task.last_status != _STOPPED:
             self.set_status(task, _STOPPED)
         task.stopped_at = now = self.env._now
@@ -1347,9 +1353,12 @@ class ControlPlane:
                 self._check_drained(instance)
         recorder = self.recorder
         self._record_task(task, recorder.tasks)
-        recorder.tasks.pack()  # each a length check until its threshold is reached
-        if recorder.series.pack():
-            recorder.compact()  # the other channels too, each at its own threshold
+        self._stops_to_pack_check -= 1
+        if not self._stops_to_pack_check:
+            self._stops_to_pack_check = PACK_CHECK_STOPS
+            recorder.tasks.pack()  # each a length check until its threshold is reached
+            if recorder.series.pack():
+                recorder.compact()  # the other channels too, each at its own threshold
         cluster = task.cluster
         self._stopped.append((now, cluster, task.id))
         horizon = now - self.params.deregistered_visible
@@ -1370,7 +1379,7 @@ class ControlPlane:
         need = task.requirement
         service = task.service
         tasks.write(
-            tasks.rows()(
+            tasks.row(
                 definition.revision or 0,
                 need.cpu,
                 need.memory_mib,

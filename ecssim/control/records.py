@@ -36,6 +36,10 @@ def arn(resource: str, name: str) -> str:
     return f"arn:aws:ecs:{REGION}:{ACCOUNT}:{resource}/{name}"
 
 
+#: ``arn("task", "")``: a task's ARN is made once a lifecycle, without the call.
+_TASK_ARN = arn("task", "")
+
+
 class Task:
     """One task, from placement to STOPPED. Times are simulated seconds, NaN until reached."""
 
@@ -89,7 +93,7 @@ class Task:
         unhealthy_s: float = math.inf,
     ) -> None:
         self.id = task_id
-        self.arn = arn("task", f"{cluster.name}/{task_id}")
+        self.arn = f"{_TASK_ARN}{cluster.name}/{task_id}"
         self.cluster = cluster
         self.task_definition = task_definition
         self.requirement: Requirement = task_definition.requirement
