@@ -1335,7 +1335,7 @@ class ControlPlane:
 
     def task_stopped(self, task: Task) -> None:
         """A task reached STOPPED: release what is left, record it, forget it later."""
-        if task.desired_status != _DESIRED_STOPPED:  # only a task that never started
+        if task.desired_status != _DESIRED_STOPPED:  # a safety net: callers have set it
             self._to_desired_stopped(task, _FAILED_TO_START, "Task failed to start")
         if task.last_status != _STOPPED:
             self.set_status(task, _STOPPED)
