@@ -428,7 +428,7 @@ class Agent:
         self.control.task_exited(task, ESSENTIAL_EXITED)
         # The essential container is gone; any others get SIGTERM and are killed at stopTimeout.
         others = len(task.task_definition.containers) > 1
-        self._stopping(task, graceful=others)
+        self._stopping(task, others)  # graceful: positional, as on every lifecycle
 
     def stop(self, task: Task) -> None:
         """Stop a task the control plane set to desiredStatus STOPPED."""
@@ -447,7 +447,7 @@ class Agent:
             return
         self._stopping(task, graceful=task.last_status in _GRACEFUL)
 
-    def _stopping(self, task: Task, *, graceful: bool) -> None:
+    def _stopping(self, task: Task, graceful: bool) -> None:
         task.stopping_at = self.env._now
         self.control.set_status(task, _STOPPING)
         if graceful:

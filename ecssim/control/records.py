@@ -83,7 +83,6 @@ class Task:
         cluster: ClusterRecord,
         task_definition: TaskDefinition,
         group: str,
-        *,
         service: ServiceRecord | None,
         started_by: str | None,
         created_at: float,
