@@ -317,11 +317,15 @@ class Channel:
         self._get_texts = _getter(texts)
         self._buffer = bytearray()
         self._texts: list[Any] = []
+        self._bind()
+        self._chunks: list[dict[str, np.ndarray]] = []
+
+    def _bind(self) -> None:
+        """The writers bound to this channel's buffers, and its packing functions, anew."""
         self._packers: dict[int, Callable[..., bytes]] = {}
         self.write = self._buffer.extend
         self.extend_text = self._texts.extend
         self.row = self.rows(1)  # ``rows(1)`` without the call, for the hot path
-        self._chunks: list[dict[str, np.ndarray]] = []
 
     def __getstate__(self) -> dict[str, Any]:
         # The packing functions are rebuilt where the channel is unpickled (Struct does not
@@ -332,10 +336,7 @@ class Channel:
     def __setstate__(self, state: dict[str, Any]) -> None:
         for name, value in state.items():
             setattr(self, name, value)
-        self._packers = {}
-        self.write = self._buffer.extend
-        self.extend_text = self._texts.extend
-        self.row = self.rows(1)
+        self._bind()
 
     def rows(self, k: int = 1) -> Callable[..., bytes]:
         """The function packing ``k`` rows' numbers (given flat, in order) for :attr:`write`."""

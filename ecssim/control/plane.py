@@ -172,7 +172,7 @@ class ControlPlane:
         self._definition_copies: list[TaskDefinition] = []
         # The series' packing functions for the rows a step records together (Channel.rows).
         series = recorder.series
-        self._series_rows = (series.rows(1), series.rows(4), series.rows(5))
+        self._series_rows = (series.rows(4), series.rows(5))  # one row: ``series.row``
         self.refresh_usage_families()
 
     # -- helpers ------------------------------------------------------------------------------
@@ -182,7 +182,7 @@ class ControlPlane:
 
         The lifecycle's steps read ``self.env._now`` instead, the attribute behind SimPy's
         ``now`` property: a property is a Python call, and a lifecycle read the clock a dozen
-        times. ``Simulation`` starts the clock at 0.0, so it is always a float.
+        times. ``Simulation`` starts the clock at 0.0, so ``_now`` is always a float.
         """
         return float(self.env.now)
 
@@ -893,7 +893,7 @@ class ControlPlane:
         books = series.books
         at = books["cluster"][cluster.name]
         on = books["container_instance"][instance.arn]
-        _, rows4, rows5 = self._series_rows
+        rows4, rows5 = self._series_rows
         # fmt: off
         if pending:
             cluster.tasks_pending += pending
@@ -1091,7 +1091,7 @@ class ControlPlane:
             return  # still starting, or still on its way out: no level changes
         cluster = task.cluster
         now, series = self.env._now, self.recorder.series
-        at, write, row = series.books["cluster"][cluster.name], series.write, self._series_rows[0]
+        at, write, row = series.books["cluster"][cluster.name], series.write, series.row
         if self.usage_families and task.task_definition.family in self.usage_families:
             if status == _RUNNING:
                 self._running_reserved(task, 1)
