@@ -11,6 +11,8 @@
  * - book: a reservation's or release's row update in the cluster state's ledger, with the
  *   fit masks and binpack keys of the shapes that need only CPU and memory
  *   (ClusterState._book_python).
+ * - accumulate: the levels after each of a series' recorded changes, when the series channel
+ *   packs its change records into level rows (metrics._accumulate_numpy).
  *
  * The keyed scan. engine._place_keyed decides [spread by attribute,] binpack on the cluster
  * state's binpack keys: the least resource left where the task fits, NO_FIT where it does
@@ -156,8 +158,8 @@ below(bitgen_t *bits, uint32_t n)
     return (Py_ssize_t)(product >> 32);
 }
 
-/* The data of a 1-d, C-contiguous numpy array of ``type`` (NPY_INT32 or NPY_BOOL), writable
- * if asked, and its length in ``n``; NULL with a TypeError unless it is one. */
+/* The data of a 1-d, C-contiguous numpy array of ``type`` (NPY_INT32, NPY_INT64 or NPY_BOOL),
+ * writable if asked, and its length in ``n``; NULL with a TypeError unless it is one. */
 static void *
 vector(PyObject *object, int type, int writable, Py_ssize_t *n, const char *where,
        const char *what)
@@ -170,7 +172,8 @@ vector(PyObject *object, int type, int writable, Py_ssize_t *n, const char *wher
     if (PyArray_NDIM(array) != 1 || PyArray_TYPE(array) != type ||
         !PyArray_IS_C_CONTIGUOUS(array) || (writable && !PyArray_ISWRITEABLE(array))) {
         PyErr_Format(PyExc_TypeError, "%s: %s must be a 1-d contiguous%s %s array", where,
-                     what, writable ? " writable" : "", type == NPY_BOOL ? "bool" : "int32");
+                     what, writable ? " writable" : "",
+                     type == NPY_BOOL ? "bool" : type == NPY_INT64 ? "int64" : "int32");
         return NULL;
     }
     *n = PyArray_DIM(array, 0);
@@ -450,10 +453,56 @@ book(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(accumulate_doc,
+"accumulate(keys, changes, levels) -> None\n"
+"\n"
+"For each i in order: levels[keys[i]] += changes[i], then changes[i] = levels[keys[i]]. So\n"
+"``changes`` ends holding each level after its change, and ``levels`` each key's last level,\n"
+"carried to the next call. Three int64 vectors; ``keys`` and ``changes`` of one length, every\n"
+"key in range of ``levels``.");
+
+static PyObject *
+accumulate(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "accumulate takes keys, changes, levels");
+        return NULL;
+    }
+    Py_ssize_t n, n_changes, n_levels;
+    int64_t *keys = vector(args[0], NPY_INT64, 0, &n, "accumulate", "keys");
+    if (keys == NULL) {
+        return NULL;
+    }
+    int64_t *changes = vector(args[1], NPY_INT64, 1, &n_changes, "accumulate", "changes");
+    if (changes == NULL) {
+        return NULL;
+    }
+    int64_t *levels = vector(args[2], NPY_INT64, 1, &n_levels, "accumulate", "levels");
+    if (levels == NULL) {
+        return NULL;
+    }
+    if (n_changes != n) {
+        PyErr_SetString(PyExc_ValueError, "accumulate: keys and changes differ in length");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (keys[i] < 0 || keys[i] >= n_levels) {
+            PyErr_Format(PyExc_IndexError, "accumulate: key %lld is outside levels",
+                         (long long)keys[i]);
+            return NULL;
+        }
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        changes[i] = levels[keys[i]] += changes[i];
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"choose", (PyCFunction)(void (*)(void))choose, METH_FASTCALL, choose_doc},
     {"levels", (PyCFunction)(void (*)(void))levels, METH_FASTCALL, levels_doc},
     {"book", (PyCFunction)(void (*)(void))book, METH_FASTCALL, book_doc},
+    {"accumulate", (PyCFunction)(void (*)(void))accumulate, METH_FASTCALL, accumulate_doc},
     {NULL, NULL, 0, NULL},
 };
 

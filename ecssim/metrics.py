@@ -18,6 +18,11 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+try:
+    from ecssim import _native
+except ImportError:  # built without a C compiler: the Python twin (_accumulate_numpy) runs
+    _native = None  # type: ignore[assignment]
+
 
 class TaskRow(NamedTuple):
     """One row of the ``tasks`` frame: a task ever created."""
@@ -182,6 +187,36 @@ METRICS = (
 )
 METRIC = {name: code for code, name in enumerate(METRICS)}
 
+#: The levels the control plane records as changes rather than as levels: ``(metric, per
+#: instance)`` each; a cluster's level otherwise. Each moves only with a task's reservation,
+#: release and status changes, and each starts at 0.
+CHANGED_LEVELS = (
+    ("cpu_reserved", False),
+    ("memory_reserved", False),
+    ("tasks_pending", False),
+    ("tasks_running", False),
+    ("cpu_reserved", True),
+    ("memory_reserved", True),
+)
+#: The series' change records: one record where a step moves one or several of
+#: :data:`CHANGED_LEVELS`, with metric code :data:`CHANGE` ``[name]``: -2 and below, as -1 is
+#: ``None`` and a metric's code is never negative (the codebook gives new names the next
+#: code). Each expands into the
+#: rows listed, in order: ``(level, amount)``, the level an index of :data:`CHANGED_LEVELS` and
+#: the amount the record's ``value``, its ``service`` field (a second amount) or a constant.
+#: The levels after each change are worked out when the channel packs (:class:`_Levels`), so a
+#: reservation records one row of six numbers instead of four or five rows (BENCHMARKS.md).
+CHANGE_RECORDS: dict[str, tuple[tuple[int, str | int], ...]] = {
+    # A reservation (value: CPU, service: memory; negative for a release), cluster and instance.
+    "reserved": ((0, "value"), (1, "service"), (4, "value"), (5, "service")),
+    # The same for a new task, which is also one more pending task in its cluster.
+    "reserved_pending": ((0, "value"), (1, "service"), (2, 1), (4, "value"), (5, "service")),
+    "pending": ((2, "value"),),  # the cluster's pending tasks change by value
+    "running": ((3, "value"),),  # the cluster's running tasks change by value
+    "started": ((2, -1), (3, 1)),  # a pending task is now running
+}
+CHANGE = {name: -2 - i for i, name in enumerate(CHANGE_RECORDS)}
+
 
 class _Codebook(dict[Any, int]):
     """Codes of an id column's values, in first-seen order; ``None`` is -1.
@@ -226,6 +261,103 @@ class _Codebook(dict[Any, int]):
         return pd.Categorical.from_codes(codes, categories=categories)
 
 
+class _Levels:
+    """The series' change records (:data:`CHANGE_RECORDS`) expanded into rows of levels.
+
+    Holds each changed level's value as of the last pack, per cluster or instance code, so
+    the levels carry from one pack to the next. The expanded rows take the change record's
+    place, in order, and are the rows the control plane wrote when it recorded levels.
+    """
+
+    __slots__ = ("_amount", "_constant", "_level", "_levels", "_rows", "_width")
+
+    _VALUE, _SERVICE, _CONSTANT = 0, 1, 2
+
+    def __init__(self) -> None:
+        kinds = list(CHANGE_RECORDS.values())  # by kind: -2 - the record's code
+        longest = max(len(rows) for rows in kinds)
+        self._rows = np.array([len(rows) for rows in kinds], dtype=np.int64)  # rows a record
+        # By (kind, row of it): the level, where its amount comes from, a constant.
+        self._level = np.zeros((len(kinds), longest), dtype=np.int64)
+        self._amount = np.zeros((len(kinds), longest), dtype=np.int64)
+        self._constant = np.zeros((len(kinds), longest), dtype=np.int64)
+        for kind, rows in enumerate(kinds):
+            for j, (level, amount) in enumerate(rows):
+                self._level[kind, j] = level
+                if isinstance(amount, int):
+                    self._amount[kind, j], self._constant[kind, j] = self._CONSTANT, amount
+                else:
+                    self._amount[kind, j] = self._VALUE if amount == "value" else self._SERVICE
+        self._width = 0  # codes held per level in ``_levels``
+        self._levels = np.zeros(0, dtype=np.int64)  # by level * width + cluster/instance code
+
+    def count(self, metric: np.ndarray) -> int:
+        """Rows the records of these metric codes expand into."""
+        return len(metric) + int((self._rows[-2 - metric[metric < -1]] - 1).sum())
+
+    def expand(self, records: np.ndarray) -> np.ndarray:
+        """``records`` (the series' binary records) with each change record expanded."""
+        metric = records["metric"]
+        change = metric < -1
+        if not change.any():
+            return records
+        rows = np.ones(len(records), dtype=np.int64)
+        rows[change] = self._rows[-2 - metric[change]]
+        ends = np.cumsum(rows)
+        out = records[np.repeat(np.arange(len(records)), rows)]  # each record, once a row
+        nth = np.arange(len(out)) - np.repeat(ends - rows, rows)  # the row's place in its record
+        made = np.flatnonzero(out["metric"] < -1)  # the rows of change records
+        kind, nth = -2 - out["metric"][made], nth[made]
+        level, amount = self._level[kind, nth], self._amount[kind, nth]
+        changes = np.where(
+            amount == self._VALUE,
+            out["value"][made].astype(np.int64),
+            np.where(amount == self._SERVICE, out["service"][made], self._constant[kind, nth]),
+        )
+        per_instance = np.array([p for _, p in CHANGED_LEVELS])[level]
+        ids = np.where(per_instance, out["container_instance"][made], out["cluster"][made])
+        self._grow(int(ids.max()) + 1)
+        (_native.accumulate if _native is not None else _accumulate_numpy)(
+            level * self._width + ids, changes, self._levels
+        )
+        metrics = np.array([METRIC[name] for name, _ in CHANGED_LEVELS])
+        out["metric"][made] = metrics[level]
+        out["value"][made] = changes
+        out["service"][made] = -1
+        out["container_instance"][made] = np.where(per_instance, ids, -1)
+        return out
+
+    def _grow(self, width: int) -> None:
+        """Room for ``width`` codes per level, the levels kept."""
+        if width > self._width:
+            width = max(width, 2 * self._width)
+            levels = np.zeros((len(CHANGED_LEVELS), width), dtype=np.int64)
+            levels[:, : self._width] = self._levels.reshape(len(CHANGED_LEVELS), self._width)
+            self._levels, self._width = levels.reshape(-1), width
+
+
+def _accumulate_numpy(keys: np.ndarray, changes: np.ndarray, levels: np.ndarray) -> None:
+    """``_native.accumulate``'s twin: ``changes[i]`` becomes ``levels[keys[i]]`` after it.
+
+    For each i in order ``levels[keys[i]] += changes[i]``, then ``changes[i] =
+    levels[keys[i]]``: cumulative sums within each key, by a stable sort on the keys.
+    """
+    if not len(keys):
+        return
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    sums = np.cumsum(changes[order])
+    first = np.empty(len(keys), dtype=bool)  # each key's first row in the sorted order
+    first[0] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    before = sums[starts] - changes[order][starts]  # the sums before each key's rows
+    after = levels[sorted_keys] + sums - np.repeat(before, np.diff(np.append(starts, len(keys))))
+    changes[order] = after
+    last = np.append(starts[1:], len(keys)) - 1  # each key's last row
+    levels[sorted_keys[last]] = after[last]
+
+
 def _code_dtype(n: int) -> type[np.signedinteger[Any]]:
     """The integer type pandas gives the codes of ``n`` categories (holds -1 to ``n``)."""
     for dtype in (np.int8, np.int16, np.int32):
@@ -262,6 +394,7 @@ class Channel:
         "_get_plain",
         "_get_texts",
         "_id_books",
+        "_levels",
         "_limit",
         "_packers",
         "_record",
@@ -317,6 +450,8 @@ class Channel:
         self._get_texts = _getter(texts)
         self._buffer = bytearray()
         self._texts: list[Any] = []
+        # The series' change records and the levels they carry from pack to pack.
+        self._levels = _Levels() if name == "series" else None
         self._bind()
         self._chunks: list[dict[str, np.ndarray]] = []
 
@@ -356,6 +491,9 @@ class Channel:
 
     def __len__(self) -> int:
         packed = sum(len(chunk[self.number_fields[0]]) for chunk in self._chunks)
+        if self._levels is not None and self._buffer:  # change records are several rows each
+            records = np.frombuffer(self._buffer, dtype=self._record)
+            return packed + self._levels.count(records["metric"])
         return packed + len(self._buffer) // self._record.itemsize
 
     def pack(self, limit: int | None = None) -> bool:
@@ -367,6 +505,8 @@ class Channel:
         if not buffer or len(buffer) < self._record.itemsize * (limit or self._limit):
             return False
         records = np.frombuffer(buffer, dtype=self._record)  # the rows in place, no copy
+        if self._levels is not None:
+            records = self._levels.expand(records)  # a copy if it holds change records
         chunk: dict[str, np.ndarray] = {}
         for field in self.number_fields:
             book = self.books.get(field)

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 import ecssim
+import ecssim.metrics as metrics_module
 import ecssim.placement.engine as engine
 import ecssim.state as state_module
 
@@ -37,6 +38,7 @@ def test_frames_match_golden_copies(
         monkeypatch.setattr(engine, "_choose", engine._choose_numpy)
         monkeypatch.setattr(engine, "_levels", engine._levels_python)
         monkeypatch.setattr(state_module, "_native", None)
+        monkeypatch.setattr(metrics_module, "_native", None)
     result = ecssim.run(path)
     assert result.meta["error"] is None
     folder = GOLDEN / path.stem

@@ -12,7 +12,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import ecssim.control.plane as plane_module
-from ecssim.metrics import CATEGORICAL, METRIC, METRICS, Channel, InstanceRow, SeriesRow, TaskRow
+import ecssim.metrics as metrics_module
+from ecssim.metrics import (
+    CATEGORICAL,
+    CHANGE,
+    CHANGE_RECORDS,
+    CHANGED_LEVELS,
+    METRIC,
+    METRICS,
+    Channel,
+    InstanceRow,
+    SeriesRow,
+    TaskRow,
+)
 from ecssim.scenario.loader import load_scenario
 from ecssim.simulation import Simulation
 
@@ -295,3 +307,120 @@ def test_a_tasks_record_is_its_task_row(scenario):
         if task.last_status.name != "STOPPED":
             expected.append(_named_task_row(task))
     pd.testing.assert_frame_equal(live.frame(), expected.frame())
+
+
+try:
+    from ecssim import _native
+except ImportError:  # installed without a C compiler: the Python twin is tested alone
+    _native = None  # type: ignore[assignment]
+
+#: The series' running levels worked out from its change records: compiled and in Python.
+ACCUMULATES = [
+    pytest.param(metrics_module._accumulate_numpy, id="python"),
+    pytest.param(
+        _native and _native.accumulate,
+        id="compiled",
+        marks=pytest.mark.skipif(_native is None, reason="ecssim._native not built"),
+    ),
+]
+
+
+@pytest.mark.parametrize("accumulate", ACCUMULATES)
+@given(
+    calls=st.lists(
+        st.lists(st.tuples(st.integers(0, 6), st.integers(-(2**40), 2**40)), max_size=30),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_accumulate_gives_each_level_after_its_change_and_carries_the_levels(accumulate, calls):
+    levels = np.zeros(7, dtype=np.int64)
+    expected_levels = [0] * 7
+    for call in calls:
+        keys = np.array([k for k, _ in call], dtype=np.int64)
+        changes = np.array([c for _, c in call], dtype=np.int64)
+        expected = []
+        for key, change in call:  # the definition, one change at a time
+            expected_levels[key] += change
+            expected.append(expected_levels[key])
+        accumulate(keys, changes, levels)
+        assert changes.tolist() == expected
+        assert levels.tolist() == expected_levels
+
+
+@pytest.mark.skipif(_native is None, reason="ecssim._native not built")
+def test_the_compiled_accumulate_refuses_what_it_cannot_read():
+    keys, changes, levels = (np.zeros(3, dtype=np.int64) for _ in range(3))
+    with pytest.raises(TypeError, match="keys must be a 1-d contiguous int64 array"):
+        _native.accumulate(keys.astype(np.int32), changes, levels)
+    with pytest.raises(ValueError, match="differ in length"):
+        _native.accumulate(keys, changes[:2], levels)
+    with pytest.raises(IndexError, match="key 3 is outside levels"):
+        _native.accumulate(np.array([0, 3, 1], dtype=np.int64), changes, levels)
+    assert not levels.any()  # nothing moved by a refused call
+
+
+#: A change record of each kind: its CHANGE_RECORDS name, and the arguments drawn for it.
+_CHANGES = st.one_of(
+    st.tuples(
+        st.sampled_from(["reserved", "reserved_pending"]),
+        st.integers(-4096, 4096),  # CPU units
+        st.integers(-(2**20), 2**20),  # MiB
+    ),
+    st.tuples(st.sampled_from(["pending", "running"]), st.integers(-3, 3), st.just(0)),
+    st.tuples(st.just("started"), st.just(0), st.just(0)),
+)
+
+
+@given(
+    changes=st.lists(st.tuples(_CHANGES, st.integers(0, 40)), max_size=40),
+    packs=st.lists(st.integers(0, 40), max_size=4),
+    pickled=st.integers(0, 40),
+)
+def test_series_change_records_become_the_level_rows_they_stand_for(changes, packs, pickled):
+    """Change records, packed anywhere and pickled once, give the rows of the levels: what the
+    control plane would record if it recorded each level after each change."""
+    channel = Channel("series")
+    books = channel.books
+    levels: dict[tuple[str, str | None, str | None], int] = {}
+    expected = []
+    for i, ((kind, value, memory), number) in enumerate(changes):
+        instance = f"arn:ci/{number}"
+        cluster = "prod" if number % 3 else "dev"  # an instance is in one cluster
+        t = float(i)
+        channel.write(
+            channel.row(
+                t,
+                value,
+                CHANGE[kind],
+                books["cluster"][cluster],
+                memory,
+                books["container_instance"][instance],
+            )
+        )
+        for level, amount in CHANGE_RECORDS[kind]:
+            metric, per_instance = CHANGED_LEVELS[level]
+            key = (metric, cluster, instance if per_instance else None)
+            step = value if amount == "value" else memory if amount == "service" else amount
+            levels[key] = levels.get(key, 0) + step
+            expected.append((t, metric, cluster, None, key[2], levels[key]))
+        assert len(channel) == len(expected)  # a change record counts as its rows
+        if i in packs:
+            channel.pack(limit=1)
+        if i == pickled:
+            channel = pickle.loads(pickle.dumps(channel))
+            books = channel.books
+    frame = channel.frame()
+    got = list(
+        zip(
+            frame["t"],
+            frame["metric"].astype(object),
+            frame["cluster"].astype(object),
+            frame["service"].astype(object),
+            frame["container_instance"].astype(object),
+            frame["value"],
+            strict=True,
+        )
+    )
+    got = [tuple(None if pd.isna(v) else v for v in row) for row in got]
+    assert got == expected

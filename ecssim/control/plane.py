@@ -32,6 +32,7 @@ from ecssim.control.deployments import (
 from ecssim.control.records import ClusterRecord, Deployment, InstanceRecord, ServiceRecord, Task
 from ecssim.errors import EcssimError
 from ecssim.metrics import (
+    CHANGE,
     METRIC,
     Channel,
     EventRow,
@@ -61,11 +62,13 @@ from ecssim.rng import Streams, stable_hash
 #: rows into arrays (``Channel.pack``): a channel may pass its threshold (``COMPACT_ROWS``,
 #: ``TASK_COMPACT_ROWS``) by this many lifecycles' rows, and a lifecycle saves two calls.
 PACK_CHECK_STOPS = 256
-# Codes of the levels the control plane records on every task (metrics.Channel.rows).
-_CPU_RESERVED = METRIC["cpu_reserved"]
-_MEMORY_RESERVED = METRIC["memory_reserved"]
-_TASKS_PENDING = METRIC["tasks_pending"]
-_TASKS_RUNNING = METRIC["tasks_running"]
+# Codes of the change records the control plane writes on every task (metrics.CHANGE_RECORDS):
+# the series channel works out the levels after them when it packs.
+_RESERVED = CHANGE["reserved"]
+_RESERVED_PENDING = CHANGE["reserved_pending"]
+_PENDING = CHANGE["pending"]
+_RUNNING_TASKS = CHANGE["running"]
+_STARTED = CHANGE["started"]
 # And on every instance registered or gone.
 _CPU_REGISTERED = METRIC["cpu_registered"]
 _MEMORY_REGISTERED = METRIC["memory_registered"]
@@ -170,9 +173,6 @@ class ControlPlane:
         self._health_gates: dict[tuple[int, bool], float] = {}
         self._deployment_seq = 0
         self._definition_copies: list[TaskDefinition] = []
-        # The series' packing functions for the rows a step records together (Channel.rows).
-        series = recorder.series
-        self._series_rows = (series.rows(4), series.rows(5))  # one row: ``series.row``
         self.refresh_usage_families()
 
     # -- helpers ------------------------------------------------------------------------------
@@ -190,8 +190,8 @@ class ControlPlane:
         cluster.cpu_registered += sign * instance.registered_cpu
         cluster.memory_registered += sign * instance.registered_memory
         cluster.instances_active += sign
-        # Three series rows as numbers, as _reservation_changed writes its rows: registering
-        # 10,000 instances made 30,000 rows through the named path.
+        # Three series rows as numbers (Channel.rows): registering 10,000 instances made 30,000
+        # rows through the named path.
         now, series = self.env.now, self.recorder.series
         at = series.books["cluster"][cluster.name]
         # fmt: off
@@ -865,7 +865,7 @@ class ControlPlane:
         task.reserved = True
         task.container_instance = instance
         instance.tasks[task.id] = task
-        self._reservation_changed(cluster, instance, need.cpu, need.memory_mib, 1)  # pending
+        self._reservation_changed(cluster, instance, need.cpu, need.memory_mib, True)  # pending
         service = task.service
         if service is not None:
             service.pending += 1
@@ -879,39 +879,34 @@ class ControlPlane:
         instance: InstanceRecord,
         cpu: int,
         memory: int,
-        pending: int = 0,
+        pending: bool = False,
     ) -> None:
+        """Reserve ``cpu`` and ``memory`` on ``instance`` (negative: release).
+
+        ``pending``: the reservation is a new task's, one more pending task in ``cluster``.
+        One change record in the series stands for all of it (``metrics.CHANGE_RECORDS``).
+        """
         cluster.cpu_reserved += cpu
         cluster.memory_reserved += memory
         instance.reserved_cpu += cpu
         instance.reserved_memory += memory
-        # Series rows as numbers: t, value, then the codes of metric, cluster, service, instance;
-        # the step's four or five rows packed by one call and written by another. Written out
-        # twice, with and without the pending row: when the rows went to a list, a third call
-        # or a tuple built by concatenation cost more (BENCHMARKS.md).
-        now, series = self.env._now, self.recorder.series
-        books = series.books
-        at = books["cluster"][cluster.name]
-        on = books["container_instance"][instance.arn]
-        rows4, rows5 = self._series_rows
-        # fmt: off
         if pending:
-            cluster.tasks_pending += pending
-            series.write(rows5(
-                now, cluster.cpu_reserved, _CPU_RESERVED, at, -1, -1,
-                now, cluster.memory_reserved, _MEMORY_RESERVED, at, -1, -1,
-                now, cluster.tasks_pending, _TASKS_PENDING, at, -1, -1,
-                now, instance.reserved_cpu, _CPU_RESERVED, at, -1, on,
-                now, instance.reserved_memory, _MEMORY_RESERVED, at, -1, on,
-            ))
-        else:
-            series.write(rows4(
-                now, cluster.cpu_reserved, _CPU_RESERVED, at, -1, -1,
-                now, cluster.memory_reserved, _MEMORY_RESERVED, at, -1, -1,
-                now, instance.reserved_cpu, _CPU_RESERVED, at, -1, on,
-                now, instance.reserved_memory, _MEMORY_RESERVED, at, -1, on,
-            ))
-        # fmt: on
+            cluster.tasks_pending += 1
+        # One change record for the four or five levels this moves: t, the CPU, the record's
+        # code, the cluster's, the memory (in the service's field) and the instance's code. The
+        # series works out the levels' rows when it packs (metrics.CHANGE_RECORDS).
+        series = self.recorder.series
+        books = series.books
+        series.write(
+            series.row(
+                self.env._now,
+                cpu,
+                _RESERVED_PENDING if pending else _RESERVED,
+                books["cluster"][cluster.name],
+                memory,
+                books["container_instance"][instance.arn],
+            )
+        )
 
     def _release(self, task: Task) -> None:
         if not task.reserved:
@@ -1097,18 +1092,24 @@ class ControlPlane:
                 self._running_reserved(task, 1)
             elif old == _RUNNING:
                 self._running_reserved(task, -1)
+        # Change records (metrics.CHANGE_RECORDS): the series works out the levels when it packs.
         if old < _RUNNING:
             cluster.tasks_pending -= 1
-            write(row(now, cluster.tasks_pending, _TASKS_PENDING, at, -1, -1))
+            if status == _RUNNING:  # one record for both levels
+                cluster.tasks_running += 1
+                write(row(now, 0, _STARTED, at, -1, -1))
+            else:
+                write(row(now, -1, _PENDING, at, -1, -1))
         elif old == _RUNNING:
             cluster.tasks_running -= 1
-            write(row(now, cluster.tasks_running, _TASKS_RUNNING, at, -1, -1))
+            write(row(now, -1, _RUNNING_TASKS, at, -1, -1))
             if task.service is not None:
                 self._service_levels(task.service)
                 self.wake(task.service)
-        if status == _RUNNING:
+        if status == _RUNNING and old >= _RUNNING:  # RUNNING again (no ECS path does this)
             cluster.tasks_running += 1
-            write(row(now, cluster.tasks_running, _TASKS_RUNNING, at, -1, -1))
+            write(row(now, 1, _RUNNING_TASKS, at, -1, -1))
+        if status == _RUNNING:
             service = task.service
             if service is not None and task.desired_status == _DESIRED_RUNNING:
                 service.pending -= 1
