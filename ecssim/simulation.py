@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gc
 import math
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
@@ -25,6 +24,7 @@ from ecssim.control.records import InstanceRecord
 from ecssim.control.selectors import resolve
 from ecssim.distributions import Distribution, parse_distribution, parse_mtbf
 from ecssim.errors import InputError
+from ecssim.gcpause import cyclic_gc_paused
 from ecssim.metrics import Channel, Recorder
 from ecssim.model.catalogue import get_instance_type
 from ecssim.model.enums import StopCode
@@ -308,7 +308,7 @@ class Simulation:
                 self._events += 1
             return
         try:
-            with _cyclic_gc_paused():
+            with cyclic_gc_paused():
                 if progress is None:
                     count_before = _queue_counter(env)
                     env.run(until=end) if end != math.inf else env.run()
@@ -331,7 +331,7 @@ class Simulation:
 
     def result(self) -> Result:
         """Build the result frames of everything recorded so far."""
-        with _cyclic_gc_paused():
+        with cyclic_gc_paused():
             frames = self.recorder.frames(self.control.snapshot())
         meta: dict[str, Any] = {
             "seed": self.seed,
@@ -682,27 +682,6 @@ class Simulation:
 
 def _call(fn: Callable[[], object]) -> None:
     fn()
-
-
-@contextlib.contextmanager
-def _cyclic_gc_paused() -> Generator[None, None, None]:
-    """Pause Python's cyclic garbage collector while the event loop runs or frames are built.
-
-    The model frees what it drops by reference counting: it creates no reference cycles per
-    event (``tests/test_simulation.py`` checks that a run leaves no cyclic garbage), so the
-    collector would only rescan the growing, live result lists again and again. Pausing it makes
-    runs about a fifth faster (BENCHMARKS.md). It is re-enabled, if it was, when the run returns
-    or raises. Its first pass afterwards scans what the run allocated (0.3 s after 60,000
-    lifecycles on 10,000 instances); that pass is what promotes a finished simulation, whose
-    objects do form cycles, towards the full collections that free it once it is dropped.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _queue_counter(env: simpy.Environment) -> int:

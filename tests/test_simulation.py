@@ -355,7 +355,7 @@ def test_explained_placements_name_the_task_they_placed():
     "name", ["quickstart", "az-outage", "rolling-deployment", "daemon-and-draining", "draining"]
 )
 def test_a_run_leaves_no_cyclic_garbage_so_pausing_the_collector_is_safe(name: str) -> None:
-    # Simulation.run pauses Python's cyclic garbage collector (simulation._cyclic_gc_paused).
+    # Simulation.run pauses Python's cyclic garbage collector (ecssim.gcpause.cyclic_gc_paused).
     # That only costs no memory while the model frees everything it drops by reference
     # counting: a reference cycle made per task or per event would pile up during a run.
     import gc
@@ -369,6 +369,26 @@ def test_a_run_leaves_no_cyclic_garbage_so_pausing_the_collector_is_safe(name: s
     sim.run(until=scenario.duration_s)
     assert gc.isenabled()  # restored
     assert gc.collect() == 0
+
+
+def test_launching_instances_pauses_the_collector_and_restores_it() -> None:
+    # ControlPlane.launch_instances allocates thousands of objects that all stay (P7).
+    import gc
+
+    seen = []
+    sim = Simulation(seed=1)
+    sim.ecs.create_cluster(clusterName="prod")
+    sim.control.launch_hooks.append(lambda instance: seen.append(gc.isenabled()))
+    assert gc.isenabled()
+    sim.launch_instances("prod", "m5.large", count=3)
+    assert seen == [False, False, False]  # paused while each instance was made
+    assert gc.isenabled()  # and restored
+    gc.disable()
+    try:
+        sim.launch_instances("prod", "m5.large", count=1)
+        assert not gc.isenabled()  # a paused collector stays paused
+    finally:
+        gc.enable()
 
 
 def test_many_runs_in_one_process_do_not_pile_up_cyclic_garbage() -> None:

@@ -31,6 +31,7 @@ from ecssim.control.deployments import (
 )
 from ecssim.control.records import ClusterRecord, Deployment, InstanceRecord, ServiceRecord, Task
 from ecssim.errors import EcssimError
+from ecssim.gcpause import cyclic_gc_paused
 from ecssim.metrics import (
     CHANGE,
     METRIC,
@@ -318,31 +319,33 @@ class ControlPlane:
         boot_rng = self.streams.get(f"boot:{cluster.name}")
         launched = []
         now = self.now
-        for i in range(count):
-            self._instance_seq += 1
-            seq = self._instance_seq
-            instance = InstanceRecord(
-                f"{seq:032x}",
-                f"i-{seq:017x}",
-                cluster,
-                instance_type,
-                zones[i % len(zones)],
-                market=market,
-                cpu=cpu if cpu is not None else instance_type.registered_cpu,
-                memory_mib=memory_mib
-                if memory_mib is not None
-                else instance_type.registered_memory_mib,
-                attributes=dict(attributes or {}),
-                launched_at=now,
-                awsvpc_trunking=awsvpc_trunking,
-            )
-            instance.agent = Agent(
-                self.env, self, instance, self.params, self.streams, f"agent:{seq}", boot_rng
-            )
-            self.instances.append(instance)
-            launched.append(instance)
-            for hook in self.launch_hooks:
-                hook(instance)
+        # Thousands of objects that all stay: the collector would find nothing to free.
+        with cyclic_gc_paused():
+            for i in range(count):
+                self._instance_seq += 1
+                seq = self._instance_seq
+                instance = InstanceRecord(
+                    f"{seq:032x}",
+                    f"i-{seq:017x}",
+                    cluster,
+                    instance_type,
+                    zones[i % len(zones)],
+                    market=market,
+                    cpu=cpu if cpu is not None else instance_type.registered_cpu,
+                    memory_mib=memory_mib
+                    if memory_mib is not None
+                    else instance_type.registered_memory_mib,
+                    attributes=dict(attributes or {}),
+                    launched_at=now,
+                    awsvpc_trunking=awsvpc_trunking,
+                )
+                instance.agent = Agent(
+                    self.env, self, instance, self.params, self.streams, f"agent:{seq}", boot_rng
+                )
+                self.instances.append(instance)
+                launched.append(instance)
+                for hook in self.launch_hooks:
+                    hook(instance)
         return launched
 
     def register_instance(self, instance: InstanceRecord) -> None:
