@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -282,8 +283,14 @@ class Agent:
 
     # -- timers --------------------------------------------------------------------------------
     def _after(self, delay: float, step: Callable[[Task], None], task: Task) -> None:
-        """Call ``step(task)`` after ``delay`` unless the task's token changed meanwhile."""
-        self.env.schedule(_Step(self, step, task), NORMAL, delay)  # type: ignore[arg-type]
+        """Call ``step(task)`` after ``delay`` unless the task's token changed meanwhile.
+
+        What ``Environment.schedule`` does, without its call: the entry SimPy's ``step`` pops,
+        ``(time, priority, id, event)``, pushed onto its queue (BENCHMARKS.md).
+        """
+        env = self.env
+        event = _Step(self, step, task)
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), event))  # type: ignore[misc]
 
     # -- task lifecycle ----------------------------------------------------------------------
     def submit(self, task: Task) -> None:
@@ -296,10 +303,12 @@ class Agent:
             self._pending(task)
 
     def _pending(self, task: Task) -> None:
-        self.control.set_status(task, _PENDING)
         if not self.queue and self._hold(task):
-            self._activate(task)  # nothing waits ahead of it and it fits: no queueing
+            # Nothing waits ahead of it and it fits: PENDING and ACTIVATING at the same instant,
+            # and _activate's status change is the one recorded (neither moves a level).
+            self._activate(task)
         else:
+            self.control.set_status(task, _PENDING)
             self.queue.append(task)
             self._admit()
 

@@ -699,3 +699,28 @@ def test_a_task_needing_an_image_being_pulled_waits_for_that_pull():
     assert a.pull_stopped_at - a.pull_started_at == PULL
     assert b.pull_stopped_at == a.pull_stopped_at + CACHED  # not 5 s later + CACHED
     assert c.pull_stopped_at - c.pull_started_at == CACHED  # the image is on the host now
+
+
+def test_an_agents_steps_enter_simpys_queue_as_its_own_events_do():
+    # The agent pushes its steps straight onto SimPy's queue (Agent._after): each entry must be
+    # what Environment.schedule pushes, numbered by the same counter, so SimPy pops steps and
+    # its own events in one order.
+    from simpy.core import NORMAL
+
+    from ecssim.agent import _Step
+
+    sim = _sim()
+    register(sim, "web")
+    sim.run(until=READY)
+    arn = _run_one(sim, "web")
+    env = sim.env
+    steps = [entry for entry in env._queue if isinstance(entry[3], _Step)]
+    marker = env.timeout(PULL + START)  # Environment.schedule's entry, due with the start
+    (reference,) = [entry for entry in env._queue if entry[3] is marker]
+    assert len(steps) == 1
+    (step,) = steps
+    assert type(step) is type(reference) and len(step) == len(reference) == 4
+    assert (type(step[0]), step[1], type(step[2])) == (float, NORMAL, int)
+    assert step[0] == reference[0] and step[2] < reference[2]
+    sim.run(until="10m")
+    assert _row(sim, arn).started_at == step[0]  # the step fired: the task started then

@@ -1007,7 +1007,8 @@ class ControlPlane:
                 InvalidParameterException).
         """
         cluster = self.cluster(cluster_name)
-        group = group or self._family_group(definition.family)
+        family = definition.family  # its group from the cache first: a call fewer a task
+        group = group or self._family_groups.get(family) or self._family_group(family)
         key = (id(definition), group, strategies, constraints)
         request = self._requests.get(key)
         if request is None:
@@ -1017,7 +1018,9 @@ class ControlPlane:
                 strategies or RUNTASK_DEFAULT_STRATEGY,
                 constraints + self._definition_constraints(definition),
             )
-        draws = [self._draw(origin, definition) for _ in range(count)]
+        draws = []
+        for _ in range(count):  # not a comprehension, which is a call of its own on 3.11
+            draws.append(self._draw(origin, definition))
         tasks: list[Task] = []
         failures: list[dict[str, str]] = []
         for i in range(count):
@@ -1341,7 +1344,9 @@ class ControlPlane:
         """A task reached STOPPED: release what is left, record it, forget it later."""
         if task.desired_status != _DESIRED_STOPPED:  # a safety net: callers have set it
             self._to_desired_stopped(task, _FAILED_TO_START, "Task failed to start")
-        if task.last_status != _STOPPED:
+        if task.last_status > _RUNNING:
+            task.last_status = _STOPPED  # from on its way out: no level moves (set_status)
+        else:
             self.set_status(task, _STOPPED)
         task.stopped_at = now = self.env._now
         service = task.service
