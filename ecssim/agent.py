@@ -76,13 +76,12 @@ class _Step:
     __slots__ = ("agent", "callbacks", "step", "task", "token")
     _ok = True
     _value = None
-
-    def __init__(self, agent: Agent, step: Callable[[Task], None], task: Task) -> None:
-        self.callbacks: tuple[Callable[[_Step], None], ...] | None = _FIRE
-        self.agent = agent
-        self.step = step
-        self.task = task
-        self.token = task.token
+    # Made and filled by Agent._after alone, without an ``__init__`` (a call a step).
+    agent: Agent
+    callbacks: tuple[Callable[[_Step], None], ...] | None
+    step: Callable[[Task], None]
+    task: Task
+    token: int
 
     @staticmethod
     def _fire(event: _Step) -> None:
@@ -91,6 +90,7 @@ class _Step:
 
 
 _FIRE = (_Step._fire,)
+_new = object.__new__
 
 
 class _Backlog:
@@ -289,7 +289,12 @@ class Agent:
         ``(time, priority, id, event)``, pushed onto its queue (BENCHMARKS.md).
         """
         env = self.env
-        event = _Step(self, step, task)
+        event = _new(_Step)  # its slots filled here: no ``__init__`` to call
+        event.callbacks = _FIRE
+        event.agent = self
+        event.step = step
+        event.task = task
+        event.token = task.token
         heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), event))  # type: ignore[misc]
 
     # -- task lifecycle ----------------------------------------------------------------------
@@ -347,13 +352,16 @@ class Agent:
         for image in task.task_definition.images():
             ready = images.get(image)
             if ready is None:
-                took = sample(params.image_pull)
+                took = sample(params.image_pull)  # once per image and host: a call is fine
                 if task.start_failure != "pull":
                     images[image] = now + took  # later tasks share this pull or its copy
             else:
                 # Cached, or being pulled for another task: wait for that pull, then the
                 # registry check a cached image still costs (ECS_IMAGE_PULL_BEHAVIOR=default).
-                took = max(ready - now, 0.0) + sample(params.image_pull_cached)
+                cached = params.image_pull_cached  # _sample, written out: most tasks come here
+                took = max(ready - now, 0.0) + (
+                    cached.value if type(cached) is Fixed else cached.sample(self.rng)
+                )
             pull = max(pull, took)
         task.pull_started_at = now
         task.pull_stopped_at = now + pull
@@ -365,8 +373,11 @@ class Agent:
         definition = task.task_definition
         if definition.has_dependencies:
             start = self._start_in_order(task)
-        else:
-            start = sample(params.container_start)
+        else:  # _sample, written out: every task starts
+            distribution = params.container_start
+            start = (
+                distribution.value if type(distribution) is Fixed else distribution.sample(self.rng)
+            )
         self._after(pull + start, self._failed_to_start if failure else self._running, task)
 
     def _start_in_order(self, task: Task) -> float:

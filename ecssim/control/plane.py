@@ -1006,7 +1006,7 @@ class ControlPlane:
             ControlPlaneError: No container instance is registered in the cluster (ECS's
                 InvalidParameterException).
         """
-        cluster = self.cluster(cluster_name)
+        cluster = self.clusters.get(cluster_name or "default") or self.cluster(cluster_name)
         family = definition.family  # its group from the cache first: a call fewer a task
         group = group or self._family_groups.get(family) or self._family_group(family)
         key = (id(definition), group, strategies, constraints)
