@@ -468,14 +468,15 @@ class Agent:
         self._stopping(task, graceful=task.last_status in _GRACEFUL)
 
     def _stopping(self, task: Task, graceful: bool) -> None:
-        task.stopping_at = self.env._now
+        task.stopping_at = now = self.env._now
         self.control.set_status(task, _STOPPING)
         if graceful:
             timeout = task.task_definition.stop_timeout_s(self.params.stop_timeout)
             delay = min(self._sample(self.params.container_stop), timeout)
             self._after(delay, self._execution_stopped, task)
-        else:
-            self._execution_stopped(task)
+        else:  # every container is gone now: _execution_stopped, without its call
+            task.execution_stopped_at = now
+            self._deprovision(task)
 
     def _execution_stopped(self, task: Task) -> None:
         task.execution_stopped_at = self.env._now
