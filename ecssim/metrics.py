@@ -316,6 +316,8 @@ class _Levels:
         )
         per_instance = np.array([p for _, p in CHANGED_LEVELS])[level]
         ids = np.where(per_instance, out["container_instance"][made], out["cluster"][made])
+        if ids.min() < 0:  # it would move the level before it: each level's ids are in a row
+            raise ValueError("a series change record names no cluster or no container instance")
         self._grow(int(ids.max()) + 1)
         (_native.accumulate if _native is not None else _accumulate_numpy)(
             level * self._width + ids, changes, self._levels

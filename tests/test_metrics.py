@@ -424,3 +424,11 @@ def test_series_change_records_become_the_level_rows_they_stand_for(changes, pac
     )
     got = [tuple(None if pd.isna(v) else v for v in row) for row in got]
     assert got == expected
+
+
+def test_a_change_record_without_its_instance_is_refused_when_packed():
+    channel = Channel("series")
+    cluster = channel.books["cluster"]["prod"]
+    channel.write(channel.row(0.0, 256, CHANGE["reserved"], cluster, 512, -1))
+    with pytest.raises(ValueError, match="no cluster or no container instance"):
+        channel.pack(limit=1)
