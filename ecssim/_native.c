@@ -465,7 +465,7 @@ static PyObject *
 accumulate(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "accumulate takes keys, changes, levels");
+        PyErr_SetString(PyExc_TypeError, "accumulate takes 3 arguments: keys, changes, levels");
         return NULL;
     }
     Py_ssize_t n, n_changes, n_levels;
