@@ -14,7 +14,7 @@ from collections.abc import Generator
 
 @contextlib.contextmanager
 def cyclic_gc_paused() -> Generator[None, None, None]:
-    """Pause Python's cyclic garbage collector while the event loop runs or frames are built.
+    """Pause Python's cyclic garbage collector while a run, a launch or frames allocate.
 
     The model frees what it drops by reference counting: it creates no reference cycles per
     event (``tests/test_simulation.py`` checks that a run leaves no cyclic garbage), so the

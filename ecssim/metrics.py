@@ -201,9 +201,9 @@ CHANGED_LEVELS = (
 #: The series' change records: one record where a step moves one or several of
 #: :data:`CHANGED_LEVELS`, with metric code :data:`CHANGE` ``[name]``: -2 and below, as -1 is
 #: ``None`` and a metric's code is never negative (the codebook gives new names the next
-#: code). Each expands into the
-#: rows listed, in order: ``(level, amount)``, the level an index of :data:`CHANGED_LEVELS` and
-#: the amount the record's ``value``, its ``service`` field (a second amount) or a constant.
+#: code). Each expands into the rows listed, in order: ``(level, amount)``, the level an index
+#: of :data:`CHANGED_LEVELS` and the amount the record's ``value``, its ``service`` field (a
+#: second amount) or a constant.
 #: The levels after each change are worked out when the channel packs (:class:`_Levels`), so a
 #: reservation records one row of six numbers instead of four or five rows (BENCHMARKS.md).
 CHANGE_RECORDS: dict[str, tuple[tuple[int, str | int], ...]] = {
@@ -269,25 +269,32 @@ class _Levels:
     place, in order, and are the rows the control plane wrote when it recorded levels.
     """
 
-    __slots__ = ("_amount", "_constant", "_level", "_levels", "_rows", "_width")
+    __slots__ = ("_by_service", "_by_value", "_constant", "_level", "_levels", "_rows", "_width")
 
-    _VALUE, _SERVICE, _CONSTANT = 0, 1, 2
+    #: Each changed level's metric code, and whether it is an instance's (else a cluster's).
+    _METRIC = np.array([METRIC[name] for name, _ in CHANGED_LEVELS])
+    _PER_INSTANCE = np.array([per_instance for _, per_instance in CHANGED_LEVELS])
 
     def __init__(self) -> None:
         kinds = list(CHANGE_RECORDS.values())  # by kind: -2 - the record's code
         longest = max(len(rows) for rows in kinds)
         self._rows = np.array([len(rows) for rows in kinds], dtype=np.int64)  # rows a record
-        # By (kind, row of it): the level, where its amount comes from, a constant.
-        self._level = np.zeros((len(kinds), longest), dtype=np.int64)
-        self._amount = np.zeros((len(kinds), longest), dtype=np.int64)
-        self._constant = np.zeros((len(kinds), longest), dtype=np.int64)
+        # By (kind, row of it): the level, and its change as value * _by_value + service *
+        # _by_service + _constant (one of the three, by CHANGE_RECORDS).
+        shape = (len(kinds), longest)
+        self._level = np.zeros(shape, dtype=np.int64)
+        self._by_value = np.zeros(shape, dtype=np.int64)
+        self._by_service = np.zeros(shape, dtype=np.int64)
+        self._constant = np.zeros(shape, dtype=np.int64)
         for kind, rows in enumerate(kinds):
             for j, (level, amount) in enumerate(rows):
                 self._level[kind, j] = level
-                if isinstance(amount, int):
-                    self._amount[kind, j], self._constant[kind, j] = self._CONSTANT, amount
+                if amount == "value":
+                    self._by_value[kind, j] = 1
+                elif amount == "service":
+                    self._by_service[kind, j] = 1
                 else:
-                    self._amount[kind, j] = self._VALUE if amount == "value" else self._SERVICE
+                    self._constant[kind, j] = amount
         self._width = 0  # codes held per level in ``_levels``
         self._levels = np.zeros(0, dtype=np.int64)  # by level * width + cluster/instance code
 
@@ -308,13 +315,13 @@ class _Levels:
         nth = np.arange(len(out)) - np.repeat(ends - rows, rows)  # the row's place in its record
         made = np.flatnonzero(out["metric"] < -1)  # the rows of change records
         kind, nth = -2 - out["metric"][made], nth[made]
-        level, amount = self._level[kind, nth], self._amount[kind, nth]
-        changes = np.where(
-            amount == self._VALUE,
-            out["value"][made].astype(np.int64),
-            np.where(amount == self._SERVICE, out["service"][made], self._constant[kind, nth]),
+        level = self._level[kind, nth]
+        changes = (
+            out["value"][made].astype(np.int64) * self._by_value[kind, nth]
+            + out["service"][made] * self._by_service[kind, nth]
+            + self._constant[kind, nth]
         )
-        per_instance = np.array([p for _, p in CHANGED_LEVELS])[level]
+        per_instance = self._PER_INSTANCE[level]
         ids = np.where(per_instance, out["container_instance"][made], out["cluster"][made])
         if ids.min() < 0:  # it would move the level before it: each level's ids are in a row
             raise ValueError("a series change record names no cluster or no container instance")
@@ -322,8 +329,7 @@ class _Levels:
         (_native.accumulate if _native is not None else _accumulate_numpy)(
             level * self._width + ids, changes, self._levels
         )
-        metrics = np.array([METRIC[name] for name, _ in CHANGED_LEVELS])
-        out["metric"][made] = metrics[level]
+        out["metric"][made] = self._METRIC[level]
         out["value"][made] = changes
         out["service"][made] = -1
         out["container_instance"][made] = np.where(per_instance, ids, -1)

@@ -65,11 +65,11 @@ from ecssim.rng import Streams, stable_hash
 PACK_CHECK_STOPS = 256
 # Codes of the change records the control plane writes on every task (metrics.CHANGE_RECORDS):
 # the series channel works out the levels after them when it packs.
-_RESERVED = CHANGE["reserved"]
-_RESERVED_PENDING = CHANGE["reserved_pending"]
-_PENDING = CHANGE["pending"]
-_RUNNING_TASKS = CHANGE["running"]
-_STARTED = CHANGE["started"]
+_CHANGE_RESERVED = CHANGE["reserved"]
+_CHANGE_RESERVED_PENDING = CHANGE["reserved_pending"]
+_CHANGE_PENDING = CHANGE["pending"]
+_CHANGE_RUNNING = CHANGE["running"]
+_CHANGE_STARTED = CHANGE["started"]
 # And on every instance registered or gone.
 _CPU_REGISTERED = METRIC["cpu_registered"]
 _MEMORY_REGISTERED = METRIC["memory_registered"]
@@ -109,6 +109,18 @@ _CLOSEST = {
     "RESOURCE:ENI": 'encountered error "RESOURCE:ENI"',
     "RESOURCE:GPU": "has insufficient GPU available",
 }
+
+
+class _FamilyGroups(dict[str, str]):
+    """``family:<family>``, a task's default group, by family: one shared string per family.
+
+    A new string per task would be hashed again by every look-up and when its column is
+    packed. A miss makes the string (``__missing__``), so a hit is one look-up and no call.
+    """
+
+    def __missing__(self, family: str) -> str:
+        group = self[family] = f"family:{family}"
+        return group
 
 
 class ControlPlaneError(EcssimError):
@@ -168,7 +180,7 @@ class ControlPlane:
         # Caches keyed by object identity: task definitions and their parsed constraints live
         # for the whole run (the registry keeps them), so ids are never reused meanwhile.
         self._td_constraints: dict[int, tuple[ConstraintSpec, ...]] = {}
-        self._family_groups: dict[str, str] = {}
+        self._family_groups = _FamilyGroups()
         self._requests: dict[tuple[Any, ...], PlacementRequest] = {}
         self._origin_streams: dict[str, tuple[np.random.Generator, ...]] = {}
         self._health_gates: dict[tuple[int, bool], float] = {}
@@ -777,17 +789,6 @@ class ControlPlane:
             self._td_constraints[id(definition)] = parsed
         return parsed
 
-    def _family_group(self, family: str) -> str:
-        """``family:<family>``, a task's default group, as one shared string per family.
-
-        A new string per task would be hashed again by every look-up and when its column is
-        packed.
-        """
-        group = self._family_groups.get(family)
-        if group is None:
-            group = self._family_groups[family] = f"family:{family}"
-        return group
-
     def _draw(self, origin: str, definition: TaskDefinition) -> Draws:
         """Draw one task's fate from the ``origin``'s streams and its behaviour.
 
@@ -904,7 +905,7 @@ class ControlPlane:
             series.row(
                 self.env._now,
                 cpu,
-                _RESERVED_PENDING if pending else _RESERVED,
+                _CHANGE_RESERVED_PENDING if pending else _CHANGE_RESERVED,
                 books["cluster"][cluster.name],
                 memory,
                 books["container_instance"][instance.arn],
@@ -1007,8 +1008,7 @@ class ControlPlane:
                 InvalidParameterException).
         """
         cluster = self.clusters.get(cluster_name or "default") or self.cluster(cluster_name)
-        family = definition.family  # its group from the cache first: a call fewer a task
-        group = group or self._family_groups.get(family) or self._family_group(family)
+        group = group or self._family_groups[definition.family]
         key = (id(definition), group, strategies, constraints)
         request = self._requests.get(key)
         if request is None:
@@ -1049,7 +1049,7 @@ class ControlPlane:
     ) -> tuple[list[Task], list[dict[str, str]]]:
         """Start one task on each named instance, without the placement engine (StartTask)."""
         cluster = self.cluster(cluster_name)
-        group = group or self._family_group(definition.family)
+        group = group or self._family_groups[definition.family]
         tasks, failures = [], []
         need = definition.requirement
         state = cluster.state
@@ -1103,18 +1103,18 @@ class ControlPlane:
             cluster.tasks_pending -= 1
             if status == _RUNNING:  # one record for both levels
                 cluster.tasks_running += 1
-                write(row(now, 0, _STARTED, at, -1, -1))
+                write(row(now, 0, _CHANGE_STARTED, at, -1, -1))
             else:
-                write(row(now, -1, _PENDING, at, -1, -1))
+                write(row(now, -1, _CHANGE_PENDING, at, -1, -1))
         elif old == _RUNNING:
             cluster.tasks_running -= 1
-            write(row(now, -1, _RUNNING_TASKS, at, -1, -1))
+            write(row(now, -1, _CHANGE_RUNNING, at, -1, -1))
             if task.service is not None:
                 self._service_levels(task.service)
                 self.wake(task.service)
         if status == _RUNNING and old >= _RUNNING:  # RUNNING again (no ECS path does this)
             cluster.tasks_running += 1
-            write(row(now, 1, _RUNNING_TASKS, at, -1, -1))
+            write(row(now, 1, _CHANGE_RUNNING, at, -1, -1))
         if status == _RUNNING:
             service = task.service
             if service is not None and task.desired_status == _DESIRED_RUNNING:
