@@ -658,6 +658,28 @@ def test_the_keyed_scan_draws_as_indexing_the_tied_rows(build, n, lowest, zone, 
     assert fast.bit_generator.state == reference.bit_generator.state
 
 
+@pytest.mark.parametrize("build", BUILDS)
+@pytest.mark.parametrize("ties", [1, 2, 7, 20_000])
+def test_the_keyed_scan_draws_over_vectors_longer_than_its_stack(build, ties):
+    """20,000 rows: the compiled scan keeps its blocks' lowest keys on the heap past 16,384.
+
+    The tied rows are spread over the whole vector (all of it tied when ``ties`` is its length),
+    so the count and the walk to the drawn row cross many blocks.
+    """
+    n = 20_000
+    layout = np.random.default_rng(ties)
+    keys = layout.integers(6, 100, size=n).astype(np.int32)
+    keys[layout.choice(n, size=ties, replace=False)] = 5
+    penalty = np.where(layout.integers(0, 2, size=n) == 0, 0, NO_FIT).astype(np.int32)
+    penalty[keys == 5] = 0
+    for seed in range(5):
+        fast, reference = np.random.default_rng(seed), np.random.default_rng(seed)
+        rows = (keys == 5).nonzero()[0]
+        expected = int(rows[reference.integers(len(rows))]) if len(rows) > 1 else int(rows[0])
+        assert build["_choose"](keys, penalty, fast) == expected
+        assert fast.bit_generator.state == reference.bit_generator.state
+
+
 @pytest.mark.skipif(_native is None, reason="ecssim._native not built")
 @settings(max_examples=300, deadline=None)
 @given(
