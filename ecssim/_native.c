@@ -9,8 +9,8 @@
  * - choose: the keyed placement decision's scan (engine._choose_numpy).
  * - levels: a spread's attribute values grouped by the tasks they hold (engine._levels_python).
  * - book: a reservation's or release's row update in the cluster state's ledger, with the
- *   fit masks and binpack keys of the shapes that need only CPU and memory
- *   (ClusterState._book_python).
+ *   fit masks and binpack keys of the shapes that need only CPU and memory and the group's
+ *   value totals for spread (ClusterState._book_python).
  * - accumulate: the levels after each of a series' recorded changes, when the series channel
  *   packs its change records into level rows (metrics._accumulate_numpy).
  *
@@ -381,11 +381,13 @@ int_attribute(PyObject *object, PyObject *name)
 #define LEDGER 6 /* remaining_cpu, remaining_memory, remaining_eni, remaining_gpu, running, available */
 
 PyDoc_STRVAR(book_doc,
-"book(row, requirement, sign, ledger, counts, fits) -> None\n"
+"book(row, requirement, sign, ledger, counts, fits, spreads) -> None\n"
 "\n"
 "ClusterState._book_python for a requirement without host ports: take one task's CPU, memory,\n"
-"ENIs and GPUs from ``row`` (``sign`` 1) or give them back (-1), count it in ``running_tasks``\n"
-"and in the group's ``counts``, and bring the shapes in ``fits`` up to date on the row.\n"
+"ENIs and GPUs from ``row`` (``sign`` 1) or give them back (-1), count it in ``running_tasks``,\n"
+"in the group's ``counts`` and in the group's value totals, and bring the shapes in ``fits`` up\n"
+"to date on the row. ``spreads`` holds, for each attribute whose totals the group keeps,\n"
+"(codes, totals): the attribute's int32 codes and a list of Python ints, index code + 1.\n"
 "``ledger`` is (remaining_cpu, remaining_memory, remaining_eni, remaining_gpu, running_tasks,\n"
 "available): five int32 vectors and a bool one. ``fits`` holds, for each kept shape that needs\n"
 "only CPU and memory, (cpu, memory, mask, cpu_keys or None, memory_keys or None, fit): a shape\n"
@@ -394,10 +396,10 @@ PyDoc_STRVAR(book_doc,
 static PyObject *
 book(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 6 || !PyTuple_Check(args[3]) || PyTuple_GET_SIZE(args[3]) != LEDGER ||
-        !PyTuple_Check(args[5])) {
-        PyErr_SetString(PyExc_TypeError,
-                        "book takes row, requirement, sign, a ledger tuple of 6, counts, fits");
+    if (nargs != 7 || !PyTuple_Check(args[3]) || PyTuple_GET_SIZE(args[3]) != LEDGER ||
+        !PyTuple_Check(args[5]) || !PyTuple_Check(args[6])) {
+        PyErr_SetString(PyExc_TypeError, "book takes row, requirement, sign, a ledger tuple of 6, "
+                                         "counts, fits, spreads");
         return NULL;
     }
     Py_ssize_t row = PyLong_AsSsize_t(args[0]);
@@ -428,6 +430,33 @@ book(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
     }
+    /* The value totals are checked before anything is written, so that a bad entry changes
+       nothing. */
+    PyObject *spreads = args[6];
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(spreads); i++) {
+        PyObject *entry = PyTuple_GET_ITEM(spreads, i);
+        if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 2 ||
+            !PyList_Check(PyTuple_GET_ITEM(entry, 1))) {
+            PyErr_SetString(PyExc_TypeError, "book: a spread is (codes, a list of totals)");
+            return NULL;
+        }
+        Py_ssize_t n;
+        int32_t *codes = vector(PyTuple_GET_ITEM(entry, 0), NPY_INT32, 0, &n, "book",
+                                "a spread's codes");
+        if (codes == NULL) {
+            return NULL;
+        }
+        if (row >= n) {
+            PyErr_SetString(PyExc_IndexError, "book: row is outside a spread's codes");
+            return NULL;
+        }
+        Py_ssize_t at = (Py_ssize_t)codes[row] + 1;
+        PyObject *totals = PyTuple_GET_ITEM(entry, 1);
+        if (at < 0 || at >= PyList_GET_SIZE(totals) || !PyLong_Check(PyList_GET_ITEM(totals, at))) {
+            PyErr_SetString(PyExc_IndexError, "book: a row's value has no int total");
+            return NULL;
+        }
+    }
     int32_t cpu_left = 0, memory_left = 0;
     for (int i = 0; i < 4; i++) {
         int32_t *left = (int32_t *)data[i] + row;
@@ -441,6 +470,23 @@ book(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     ((int32_t *)data[4])[row] += (int32_t)sign;
     ((int32_t *)data[LEDGER])[row] += (int32_t)sign;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(spreads); i++) {
+        PyObject *entry = PyTuple_GET_ITEM(spreads, i);
+        int32_t *codes = PyArray_DATA((PyArrayObject *)PyTuple_GET_ITEM(entry, 0));
+        PyObject *totals = PyTuple_GET_ITEM(entry, 1);
+        Py_ssize_t at = (Py_ssize_t)codes[row] + 1;
+        PyObject *old = PyList_GET_ITEM(totals, at);
+        long total = PyLong_AsLong(old);
+        if (total == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+        PyObject *changed = PyLong_FromLong(total + sign);
+        if (changed == NULL) {
+            return NULL;
+        }
+        PyList_SET_ITEM(totals, at, changed);
+        Py_DECREF(old);
+    }
     int available = ((npy_bool *)data[5])[row] != 0;
 
     PyObject *fits = args[5];

@@ -18,5 +18,6 @@ def book(
     ledger: tuple[np.ndarray, ...],
     counts: np.ndarray,
     fits: tuple[tuple[Any, ...], ...],
+    spreads: tuple[tuple[np.ndarray, list[int]], ...],
 ) -> None: ...
 def accumulate(keys: np.ndarray, changes: np.ndarray, levels: np.ndarray) -> None: ...

@@ -43,6 +43,11 @@ AGENT_VERSION = "1.90.0"
 SIM_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 SIM_EPOCH_S = SIM_EPOCH.timestamp()
 
+#: For each attribute whose value totals a group keeps: the attribute's codes and the totals.
+_Spreads = tuple[tuple[np.ndarray, list[int]], ...]
+#: What ClusterState.book takes for a group: its counts and its _Spreads.
+_Booking = tuple[np.ndarray, _Spreads]
+
 
 class AttributeColumn:
     """One attribute over all rows: an int32 code per row (-1: absent) and the distinct values.
@@ -156,6 +161,9 @@ class ClusterState:
         self._connected = np.zeros(capacity, dtype=bool)
         self._registered_at = np.zeros(capacity, dtype=np.float64)
         self._ports: dict[tuple[str, int], np.ndarray] = {}
+        # The columns of RESERVED_PORTS, which every instance registers with; None when to be
+        # gathered again (arrays grown).
+        self._reserved_ports: tuple[np.ndarray, ...] | None = None
         self._attributes: dict[str, AttributeColumn] = {}
         self._groups: dict[str, np.ndarray] = {}
         # Per group and attribute: tasks of the group per attribute value (index code + 1;
@@ -172,6 +180,10 @@ class ClusterState:
         self._native_ledger: tuple[np.ndarray, ...] | None = None
         self._native_fits: tuple[tuple[Any, ...], ...] | None = None
         self._extra_fits: list[_Fit] = []
+        # What book takes per group: its counts and, for each attribute whose value totals are
+        # kept, (the attribute's codes, the totals); gathered again when an array grows or a
+        # group's totals are first asked for.
+        self._bookings: dict[str, _Booking] = {}
         # Value masks (value_penalty) and held values (held_values) for spread placement,
         # valid for one ``version``.
         self._penalties: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
@@ -450,7 +462,8 @@ class ClusterState:
         for group, counts in self._groups.items():
             self._groups[group] = np.concatenate([counts, np.zeros(self._capacity, dtype=np.int32)])
         self._capacity = capacity
-        self._native_ledger = self._native_fits = None
+        self._native_ledger = self._native_fits = self._reserved_ports = None
+        self._bookings.clear()
 
     def add_instance(
         self,
@@ -480,8 +493,13 @@ class ClusterState:
         ints["registered_eni"][row] = ints["remaining_eni"][row] = eni_slots
         ints["registered_gpu"][row] = ints["remaining_gpu"][row] = gpus
         ints["static_ports"][row] = len(RESERVED_PORTS)
-        for port in RESERVED_PORTS:
-            self._port_column("tcp", port)[row] = True
+        reserved = self._reserved_ports
+        if reserved is None:
+            reserved = self._reserved_ports = tuple(
+                self._port_column("tcp", port) for port in RESERVED_PORTS
+            )
+        for used in reserved:
+            used[row] = True
         self._status[row] = _ACTIVE
         self._connected[row] = True
         self._available[row] = True
@@ -520,19 +538,20 @@ class ClusterState:
         for the first time needs its total. Registering an instance sets about six attributes;
         at 10,000 instances the general path was a tenth of setting a cluster up.
         """
+        columns = self._attributes
         for name, value in attributes.items():
-            column = self._column(name)
+            column = columns.get(name) or self._column(name)
             if value is None:
                 continue  # absent, as the row already is
-            known = len(column.values)
-            code = column.code(value)
-            column.codes[row] = code
-            column.holders[code] += 1
-            if len(column.values) != known:
+            code = column.index.get(value)
+            if code is None:
+                code = column.code(value)
                 for by_attribute in self._value_totals.values():
                     totals = by_attribute.get(name)
                     if totals is not None:
                         self._fit_totals(totals, len(column.values))
+            column.codes[row] = code
+            column.holders[code] += 1
         self.version += 1
 
     def set_attribute(self, row: int, name: str, value: str | None) -> None:
@@ -585,29 +604,38 @@ class ClusterState:
         :meth:`reserve` and :meth:`release` by one name: the control plane calls this on every
         reservation and release, one Python call fewer each.
         """
-        counts = self._groups.get(group)
-        if counts is None:
-            counts = self._groups[group] = np.zeros(self._capacity, dtype=np.int32)
+        booking = self._bookings.get(group)
+        if booking is None:
+            booking = self._booking(group)
+        counts, spreads = booking
         if (
             _native is None
             or requirement.ports_tcp
             or requirement.ports_udp
             or requirement.dynamic_ports
         ):
-            self._book_python(row, requirement, counts, sign)
+            self._book_python(row, requirement, counts, spreads, sign)
         else:
-            # Compiled: the ledger, the group's count and the shapes needing only CPU and
-            # memory in one call (docs/design.md); the other shapes here.
+            # Compiled: the ledger, the group's count and value totals and the shapes needing
+            # only CPU and memory in one call (docs/design.md); the other shapes here.
             ledger, fits = self._native_ledger, self._native_fits
             if ledger is None or fits is None:
                 ledger, fits = self._gather_native()
-            _native.book(row, requirement, sign, ledger, counts, fits)
+            _native.book(row, requirement, sign, ledger, counts, fits, spreads)
             if self._extra_fits:
                 self._refresh_fits(row, self._extra_fits)
-        by_attribute = self._value_totals.get(group)
-        if by_attribute:
-            for name, totals in by_attribute.items():
-                totals[self._attributes[name].codes.item(row) + 1] += sign
+
+    def _booking(self, group: str) -> _Booking:
+        """What :meth:`book` takes for ``group`` (``_bookings``), gathered again."""
+        counts = self._groups.get(group)
+        if counts is None:
+            counts = self._groups[group] = np.zeros(self._capacity, dtype=np.int32)
+        spreads = tuple(
+            (self._attributes[name].codes, totals)
+            for name, totals in self._value_totals.get(group, {}).items()
+        )
+        booking = self._bookings[group] = (counts, spreads)
+        return booking
 
     def _gather_native(self) -> tuple[tuple[np.ndarray, ...], tuple[tuple[Any, ...], ...]]:
         """What :meth:`book` hands ``_native.book``, gathered again after a change."""
@@ -629,11 +657,17 @@ class ClusterState:
         return ledger, fits
 
     def _book_python(
-        self, row: int, requirement: Requirement, counts: np.ndarray, sign: int
+        self,
+        row: int,
+        requirement: Requirement,
+        counts: np.ndarray,
+        spreads: _Spreads,
+        sign: int,
     ) -> None:
         """``_native.book``'s twin, and :meth:`book`'s path for tasks with host ports.
 
-        The row's resources, running tasks and the group's ``counts``, then every kept shape.
+        The row's resources, running tasks, the group's ``counts`` and value totals (``spreads``:
+        each attribute's codes and the totals of its values), then every kept shape.
         """
         # Amounts that are zero are skipped: a numpy element update costs more than the test.
         # Each update reads the element as a Python int (``item``) and writes the result back:
@@ -662,6 +696,8 @@ class ClusterState:
         if requirement.dynamic_ports:
             ints["dynamic_ports"][row] += sign * requirement.dynamic_ports
         counts[row] = counts.item(row) + sign
+        for codes, totals in spreads:
+            totals[codes.item(row) + 1] += sign
         self._refresh_fit(row)
 
     # -- the InstanceView protocol of the query language --------------------------------------
@@ -728,6 +764,7 @@ class ClusterState:
         )
         totals = counted.astype(np.int64).tolist()
         self._value_totals.setdefault(group, {})[name] = totals
+        self._bookings.pop(group, None)  # book keeps these totals from now on
         return totals
 
     def group_counts(self, group: str) -> np.ndarray:

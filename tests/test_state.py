@@ -299,3 +299,65 @@ def _fits_after(ops):
                 keys = state.binpack_keys(s, resource)
                 assert np.array_equal(keys, np.where(fresh, left, NO_FIT)), (op, s, resource)
             assert np.array_equal(state.fit_mask(s), fresh), (op, s)
+
+
+@pytest.mark.parametrize("build", BUILDS)
+@settings(max_examples=60, deadline=None)
+@given(
+    ops=st.lists(
+        st.tuples(
+            st.sampled_from(["reserve", "reserve_port", "release", "retag", "add", "watch"]),
+            st.integers(0, 20),
+            st.sampled_from(["web", "db", None]),
+        ),
+        max_size=50,
+    )
+)
+def test_kept_value_totals_equal_a_recount(build, ops):
+    """Spread's value totals, kept by ``book``, match a recount after every change.
+
+    Compiled and in Python, with tasks that take host ports (``book``'s Python path either
+    way), instances retagged, added past the state's capacity (every array replaced) and a
+    second attribute's totals asked for part way through.
+    """
+    with _built(build):
+        state = make_state([(4096, 16384)] * 3, capacity=2, attributes=[{"tier": "web"}] * 3)
+        watched = ["ecs.availability-zone"]
+        state.value_totals("g", "ecs.availability-zone")
+        held: list[tuple[int, object]] = []
+        for op, pick, tier in ops:
+            row = pick % state.n
+            if op == "reserve":
+                req = requirement(1, 1)
+            elif op == "reserve_port":
+                req = requirement(1, 1, tcp=(8000 + len(held),))
+            if op.startswith("reserve"):
+                state.reserve(row, req, "g")
+                held.append((row, req))
+            elif op == "release" and held:
+                released_row, req = held.pop(pick % len(held))
+                state.release(released_row, req, "g")
+            elif op == "retag":
+                state.set_attribute(row, "tier", tier)
+            elif op == "add":
+                attributes = {"ecs.availability-zone": f"z{pick % 4}"}
+                if tier:
+                    attributes["tier"] = tier
+                state.add_instance(
+                    f"arn:ci/{state.n}",
+                    f"i-{state.n:017x}",
+                    cpu=4096,
+                    memory_mib=16384,
+                    eni_slots=2,
+                    gpus=0,
+                    attributes=attributes,
+                    registered_at=0.0,
+                )
+            elif op == "watch" and "tier" not in watched:
+                watched.append("tier")
+                state.value_totals("g", "tier")
+            counts = state.group_counts("g")
+            for name in watched:
+                codes, values = state.attribute(name)
+                recount = np.bincount(codes + 1, weights=counts, minlength=len(values) + 1)
+                assert state.value_totals("g", name) == recount.astype(int).tolist(), (op, name)
