@@ -45,6 +45,7 @@
 /* Blocks whose lowest keys choose keeps on its stack (16,384 rows); longer vectors allocate. */
 #define STACK_BLOCKS 256
 
+/* numpy's bitgen_t (numpy/random/bitgen.h), the struct behind a BitGenerator's "capsule". */
 typedef struct {
     void *state;
     uint64_t (*next_uint64)(void *state);
@@ -452,7 +453,8 @@ book(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         Py_ssize_t at = (Py_ssize_t)codes[row] + 1;
         PyObject *totals = PyTuple_GET_ITEM(entry, 1);
-        if (at < 0 || at >= PyList_GET_SIZE(totals) || !PyLong_Check(PyList_GET_ITEM(totals, at))) {
+        if (at < 0 || at >= PyList_GET_SIZE(totals) ||
+            !PyLong_Check(PyList_GET_ITEM(totals, at))) {
             PyErr_SetString(PyExc_IndexError, "book: a row's value has no int total");
             return NULL;
         }
