@@ -13,6 +13,7 @@
  *   value totals for spread (ClusterState._book_python).
  * - accumulate: the levels after each of a series' recorded changes, when the series channel
  *   packs its change records into level rows (metrics._accumulate_numpy).
+ * - Queue: SimPy's pending events, ordered as SimPy orders them (environment._HeapQueue).
  *
  * The keyed scan. engine._place_keyed decides [spread by attribute,] binpack on the cluster
  * state's binpack keys: the least resource left where the task fits, NO_FIT where it does
@@ -590,6 +591,235 @@ accumulate(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/*
+ * The event queue. SimPy keeps its pending events as (time, priority, id, event) tuples in a
+ * heapq list, so each comparison of a pop or push reads two tuples and their float objects:
+ * with tens of thousands of pending events those reads miss the caches. Queue keeps the same
+ * keys as plain numbers in one array beside the events, and orders them the same way (time,
+ * then priority, then the order of scheduling), so the events come out in SimPy's order.
+ * Its Python twin is ecssim.environment._HeapQueue.
+ */
+typedef struct {
+    double time;
+    long priority;
+    long long id;
+    PyObject *event;
+} entry_t;
+
+typedef struct {
+    PyObject_HEAD
+    entry_t *entries;
+    Py_ssize_t size, capacity;
+    long long scheduled; /* entries pushed so far: the next one's id */
+} QueueObject;
+
+static inline int
+entry_before(const entry_t *a, const entry_t *b)
+{
+    if (a->time != b->time) {
+        return a->time < b->time;
+    }
+    if (a->priority != b->priority) {
+        return a->priority < b->priority;
+    }
+    return a->id < b->id;
+}
+
+PyDoc_STRVAR(queue_push_doc,
+"push(time, priority, event) -> None\n"
+"\n"
+"Schedule ``event`` at ``time`` (a number) with ``priority`` (an int, lower first); events with\n"
+"equal time and priority come out in the order they were pushed.");
+
+static PyObject *
+queue_push(QueueObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "push takes time, priority, event");
+        return NULL;
+    }
+    double time = PyFloat_AsDouble(args[0]);
+    if (time == -1.0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    long priority = PyLong_AsLong(args[1]);
+    if (priority == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (self->size == self->capacity) {
+        Py_ssize_t capacity = self->capacity ? 2 * self->capacity : 1024;
+        entry_t *grown = PyMem_Realloc(self->entries, capacity * sizeof *grown);
+        if (grown == NULL) {
+            return PyErr_NoMemory();
+        }
+        self->entries = grown;
+        self->capacity = capacity;
+    }
+    entry_t new = {time, priority, self->scheduled++, Py_NewRef(args[2])};
+    entry_t *heap = self->entries;
+    Py_ssize_t at = self->size++;
+    while (at > 0) {
+        Py_ssize_t parent = (at - 1) / 2;
+        if (!entry_before(&new, &heap[parent])) {
+            break;
+        }
+        heap[at] = heap[parent];
+        at = parent;
+    }
+    heap[at] = new;
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(queue_pop_doc,
+"pop() -> (time, event)\n"
+"\n"
+"Remove the first event (lowest time, then priority, then the first pushed) and return it with\n"
+"its time as a float; IndexError when the queue is empty.");
+
+static PyObject *
+queue_pop(QueueObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (self->size == 0) {
+        PyErr_SetString(PyExc_IndexError, "pop from an empty event queue");
+        return NULL;
+    }
+    entry_t *heap = self->entries;
+    entry_t first = heap[0];
+    entry_t last = heap[--self->size];
+    Py_ssize_t n = self->size, at = 0;
+    for (;;) {
+        Py_ssize_t child = 2 * at + 1;
+        if (child >= n) {
+            break;
+        }
+        if (child + 1 < n && entry_before(&heap[child + 1], &heap[child])) {
+            child++;
+        }
+        if (!entry_before(&heap[child], &last)) {
+            break;
+        }
+        heap[at] = heap[child];
+        at = child;
+    }
+    if (n > 0) {
+        heap[at] = last;
+    }
+    PyObject *time = PyFloat_FromDouble(first.time);
+    if (time == NULL) {
+        Py_DECREF(first.event);
+        return NULL;
+    }
+    PyObject *result = PyTuple_New(2);
+    if (result == NULL) {
+        Py_DECREF(time);
+        Py_DECREF(first.event);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(result, 0, time);
+    PyTuple_SET_ITEM(result, 1, first.event); /* the queue's reference moves to the tuple */
+    return result;
+}
+
+PyDoc_STRVAR(queue_peek_doc,
+"peek() -> float\n"
+"\n"
+"The time of the first event, or inf when the queue is empty.");
+
+static PyObject *
+queue_peek(QueueObject *self, PyObject *Py_UNUSED(ignored))
+{
+    return PyFloat_FromDouble(self->size ? self->entries[0].time : Py_HUGE_VAL);
+}
+
+static PyObject *
+queue_scheduled(QueueObject *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromLongLong(self->scheduled);
+}
+
+static Py_ssize_t
+queue_length(QueueObject *self)
+{
+    return self->size;
+}
+
+static int
+queue_traverse(QueueObject *self, visitproc visit, void *arg)
+{
+    for (Py_ssize_t i = 0; i < self->size; i++) {
+        Py_VISIT(self->entries[i].event);
+    }
+    return 0;
+}
+
+static int
+queue_clear(QueueObject *self)
+{
+    Py_ssize_t n = self->size;
+    self->size = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_CLEAR(self->entries[i].event);
+    }
+    return 0;
+}
+
+static void
+queue_dealloc(QueueObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    queue_clear(self);
+    PyMem_Free(self->entries);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+queue_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    if (PyTuple_GET_SIZE(args) != 0 || (kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "Queue() takes no arguments");
+        return NULL;
+    }
+    QueueObject *self = (QueueObject *)type->tp_alloc(type, 0);
+    if (self != NULL) {
+        self->entries = NULL;
+        self->size = self->capacity = 0;
+        self->scheduled = 0;
+    }
+    return (PyObject *)self;
+}
+
+static PyMethodDef queue_methods[] = {
+    {"push", (PyCFunction)(void (*)(void))queue_push, METH_FASTCALL, queue_push_doc},
+    {"pop", (PyCFunction)queue_pop, METH_NOARGS, queue_pop_doc},
+    {"peek", (PyCFunction)queue_peek, METH_NOARGS, queue_peek_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef queue_getset[] = {
+    {"scheduled", (getter)queue_scheduled, NULL, "Events pushed so far.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PySequenceMethods queue_as_sequence = {
+    .sq_length = (lenfunc)queue_length,
+};
+
+static PyTypeObject QueueType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "ecssim._native.Queue",
+    .tp_doc = PyDoc_STR("SimPy's pending events ordered by (time, priority, order of scheduling), "
+                        "kept as numbers (see _native.c)."),
+    .tp_basicsize = sizeof(QueueObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = queue_new,
+    .tp_dealloc = (destructor)queue_dealloc,
+    .tp_traverse = (traverseproc)queue_traverse,
+    .tp_clear = (inquiry)queue_clear,
+    .tp_methods = queue_methods,
+    .tp_getset = queue_getset,
+    .tp_as_sequence = &queue_as_sequence,
+};
+
 static PyMethodDef methods[] = {
     {"choose", (PyCFunction)(void (*)(void))choose, METH_FASTCALL, choose_doc},
     {"levels", (PyCFunction)(void (*)(void))levels, METH_FASTCALL, levels_doc},
@@ -621,8 +851,12 @@ PyInit__native(void)
         str_cpu == NULL || str_memory_mib == NULL || str_eni == NULL || str_gpu == NULL) {
         return NULL;
     }
+    if (PyType_Ready(&QueueType) < 0) {
+        return NULL;
+    }
     PyObject *m = PyModule_Create(&module);
-    if (m != NULL && PyModule_AddIntConstant(m, "NO_FIT", NO_FIT) < 0) {
+    if (m != NULL && (PyModule_AddIntConstant(m, "NO_FIT", NO_FIT) < 0 ||
+                      PyModule_AddObjectRef(m, "Queue", (PyObject *)&QueueType) < 0)) {
         Py_DECREF(m);
         return NULL;
     }

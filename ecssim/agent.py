@@ -23,14 +23,13 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
-from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import simpy
 from simpy.core import NORMAL
 
 from ecssim.distributions import Distribution, Fixed
+from ecssim.environment import Environment
 from ecssim.model.enums import TaskStatus
 from ecssim.parameters import SimParameters
 
@@ -139,7 +138,7 @@ class Agent:
 
     def __init__(
         self,
-        env: simpy.Environment,
+        env: Environment,
         control: ControlPlane,
         instance: InstanceRecord,
         params: SimParameters,
@@ -285,8 +284,8 @@ class Agent:
     def _after(self, delay: float, step: Callable[[Task], None], task: Task) -> None:
         """Call ``step(task)`` after ``delay`` unless the task's token changed meanwhile.
 
-        What ``Environment.schedule`` does, without its call: the entry SimPy's ``step`` pops,
-        ``(time, priority, id, event)``, pushed onto its queue (BENCHMARKS.md).
+        What ``Environment.schedule`` does, without its call: the step pushed onto the
+        environment's queue at its time with SimPy's ``NORMAL`` priority (BENCHMARKS.md).
         """
         env = self.env
         event = _new(_Step)  # its slots filled here: no ``__init__`` to call
@@ -295,7 +294,7 @@ class Agent:
         event.step = step
         event.task = task
         event.token = task.token
-        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), event))  # type: ignore[misc]
+        env._queue.push(env._now + delay, NORMAL, event)
 
     # -- task lifecycle ----------------------------------------------------------------------
     def submit(self, task: Task) -> None:

@@ -23,6 +23,7 @@ from ecssim.control.plane import ControlPlane, ControlPlaneError, constraints_fr
 from ecssim.control.records import InstanceRecord
 from ecssim.control.selectors import resolve
 from ecssim.distributions import Distribution, parse_distribution, parse_mtbf
+from ecssim.environment import Environment
 from ecssim.errors import InputError
 from ecssim.gcpause import cyclic_gc_paused
 from ecssim.metrics import Channel, Recorder
@@ -81,7 +82,7 @@ class Simulation:
         # A float clock from the start: the hot path reads ``env._now`` itself (the attribute
         # behind SimPy's ``now`` property, which is a Python call), and SimPy's default start
         # is the int 0.
-        self.env = simpy.Environment(initial_time=0.0)
+        self.env = Environment(initial_time=0.0)
         self.streams = Streams(self.seed)
         self.parameters = parameters or SimParameters()
         self.recorder = Recorder(explain=explain)
@@ -310,16 +311,16 @@ class Simulation:
         try:
             with cyclic_gc_paused():
                 if progress is None:
-                    count_before = _queue_counter(env)
+                    count_before = env.scheduled
                     env.run(until=end) if end != math.inf else env.run()
-                    self._events += _queue_counter(env) - count_before
+                    self._events += env.scheduled - count_before
                 else:
                     chunk = max((end - env.now) / 200, 1.0) if end != math.inf else 3600.0
                     while env.now < end and env.peek() != math.inf:
                         target = min(env.now + chunk, end)
-                        count_before = _queue_counter(env)
+                        count_before = env.scheduled
                         env.run(until=target)
-                        self._events += _queue_counter(env) - count_before
+                        self._events += env.scheduled - count_before
                         progress(env.now)
                     if end != math.inf and env.now < end:
                         env.run(until=end)
@@ -682,11 +683,6 @@ class Simulation:
 
 def _call(fn: Callable[[], object]) -> None:
     fn()
-
-
-def _queue_counter(env: simpy.Environment) -> int:
-    """Return how many events SimPy has scheduled so far (it numbers them in order)."""
-    return int(next(env._eid))
 
 
 def _kwargs_text(kwargs: Mapping[str, Any]) -> str:

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 import ecssim
+import ecssim.environment as environment_module
 import ecssim.metrics as metrics_module
 import ecssim.placement.engine as engine
 import ecssim.state as state_module
@@ -39,6 +40,7 @@ def test_frames_match_golden_copies(
         monkeypatch.setattr(engine, "_levels", engine._levels_python)
         monkeypatch.setattr(state_module, "_native", None)
         monkeypatch.setattr(metrics_module, "_native", None)
+        monkeypatch.setattr(environment_module, "_native", None)
     result = ecssim.run(path)
     assert result.meta["error"] is None
     folder = GOLDEN / path.stem

@@ -702,25 +702,27 @@ def test_a_task_needing_an_image_being_pulled_waits_for_that_pull():
 
 
 def test_an_agents_steps_enter_simpys_queue_as_its_own_events_do():
-    # The agent pushes its steps straight onto SimPy's queue (Agent._after): each entry must be
-    # what Environment.schedule pushes, numbered by the same counter, so SimPy pops steps and
-    # its own events in one order.
-    from simpy.core import NORMAL
-
-    from ecssim.agent import _Step
-
+    # The agent pushes its steps straight onto the environment's queue (Agent._after): a step
+    # must be ordered with SimPy's own events as Environment.schedule orders them, by time,
+    # then priority, then the order of scheduling. RunTask pushes the step that starts the
+    # task (after the pull and the container's start); two timeouts due at the same instant,
+    # one scheduled before RunTask and one after, fire before and after it.
     sim = _sim()
     register(sim, "web")
     sim.run(until=READY)
-    arn = _run_one(sim, "web")
     env = sim.env
-    steps = [entry for entry in env._queue if isinstance(entry[3], _Step)]
-    marker = env.timeout(PULL + START)  # Environment.schedule's entry, due with the start
-    (reference,) = [entry for entry in env._queue if entry[3] is marker]
-    assert len(steps) == 1
-    (step,) = steps
-    assert type(step) is type(reference) and len(step) == len(reference) == 4
-    assert (type(step[0]), step[1], type(step[2])) == (float, NORMAL, int)
-    assert step[0] == reference[0] and step[2] < reference[2]
+    due = env.now + PULL + START
+    seen: dict[str, tuple[float, float]] = {}
+    first = env.timeout(PULL + START)
+    arn = _run_one(sim, "web")
+    last = env.timeout(PULL + START)
+    (task,) = (t for c in sim.control.clusters.values() for t in c.tasks.values() if t.arn == arn)
+    for name, event in (("first", first), ("last", last)):
+        event.callbacks.append(
+            lambda _e, name=name: seen.__setitem__(name, (env.now, task.started_at))
+        )
     sim.run(until="10m")
-    assert _row(sim, arn).started_at == step[0]  # the step fired: the task started then
+    assert seen["first"][0] == seen["last"][0] == due
+    assert math.isnan(seen["first"][1])  # the step had not fired
+    assert seen["last"][1] == due  # it had: the task started then
+    assert _row(sim, arn).started_at == due

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import simpy
 
 from ecssim.agent import Agent
 from ecssim.control.deployments import (
@@ -30,6 +29,7 @@ from ecssim.control.deployments import (
     throttle_delay,
 )
 from ecssim.control.records import ClusterRecord, Deployment, InstanceRecord, ServiceRecord, Task
+from ecssim.environment import Environment
 from ecssim.errors import EcssimError
 from ecssim.gcpause import cyclic_gc_paused
 from ecssim.metrics import (
@@ -151,7 +151,7 @@ class ControlPlane:
 
     def __init__(
         self,
-        env: simpy.Environment,
+        env: Environment,
         streams: Streams,
         params: SimParameters,
         recorder: Recorder,

@@ -1,0 +1,115 @@
+"""SimPy's ``Environment`` with its pending events kept as numbers.
+
+SimPy keeps the events due as ``(time, priority, id, event)`` tuples in a ``heapq`` list, and
+each comparison of a pop or a push reads two tuples and their float objects. At ecssim's scale
+(one pending event per live task: 3,000 at 1,000 instances, 30,000 at 10,000) those reads miss
+the caches and the queue was SimPy's largest cost in a lifecycle (BENCHMARKS.md, "The event
+queue as numbers"). :class:`Environment` keeps the same keys in ``ecssim._native.Queue``, one
+array of numbers beside the events, and takes events out in exactly SimPy's order: by time,
+then priority, then the order they were scheduled. Processes, events, timeouts, interrupts and
+``run(until=...)`` are SimPy's own and behave as in a plain ``simpy.Environment``.
+
+Without the compiled module (no C compiler at install) the queue is :class:`_HeapQueue`, SimPy's
+own tuples and ``heapq``, with the same interface; tests run both.
+"""
+
+from __future__ import annotations
+
+import math
+from heapq import heappop, heappush
+from typing import Any
+
+import simpy
+from simpy.core import EmptySchedule, StopSimulation
+from simpy.events import NORMAL, Event
+
+try:
+    from ecssim import _native
+except ImportError:  # pragma: no cover - the twin is tested by switching it off
+    _native = None  # type: ignore[assignment]
+
+#: The priority SimPy gives an event rescheduled after ``StopSimulation`` (before all others).
+_RESUME = -1
+
+
+class _HeapQueue:
+    """``_native.Queue``'s twin: SimPy's ``(time, priority, id, event)`` entries on a heap."""
+
+    __slots__ = ("_entries", "scheduled")
+
+    def __init__(self) -> None:
+        self._entries: list[tuple[float, int, int, Any]] = []
+        #: Events pushed so far: the next one's id.
+        self.scheduled = 0
+
+    def push(self, time: float, priority: int, event: Any) -> None:
+        """Schedule ``event`` at ``time``; equal times and priorities keep their push order."""
+        heappush(self._entries, (float(time), priority, self.scheduled, event))
+        self.scheduled += 1
+
+    def pop(self) -> tuple[float, Any]:
+        """Remove the first event; return ``(time, event)``. IndexError when empty."""
+        time, _, _, event = heappop(self._entries)
+        return time, event
+
+    def peek(self) -> float:
+        """The first event's time, ``inf`` when empty."""
+        return self._entries[0][0] if self._entries else math.inf
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def new_queue() -> Any:
+    """An empty event queue: compiled when ``_native`` is built, else :class:`_HeapQueue`."""
+    return _native.Queue() if _native is not None else _HeapQueue()
+
+
+class Environment(simpy.Environment):
+    """A ``simpy.Environment`` whose pending events are a :func:`new_queue`.
+
+    ``_queue`` is the queue; ``Agent._after`` pushes its steps onto it directly, as it pushed
+    them onto SimPy's list before.
+    """
+
+    def __init__(self, initial_time: float = 0.0) -> None:
+        super().__init__(initial_time)
+        self._queue: Any = new_queue()
+
+    def schedule(self, event: Event, priority: int = NORMAL, delay: float = 0) -> None:
+        """Schedule ``event`` with ``priority`` after ``delay``."""
+        self._queue.push(self._now + delay, priority, event)
+
+    def peek(self) -> float:
+        """The time of the next event, ``inf`` if none is pending."""
+        return self._queue.peek()
+
+    def step(self) -> None:
+        """Process the next event, as ``simpy.Environment.step`` does.
+
+        Its callbacks run in order; a ``StopSimulation`` raised by one (``run(until=...)``)
+        keeps the callbacks after it for when the run resumes, with the event first in line;
+        an event that failed and was not defused raises its exception here.
+        """
+        try:
+            self._now, event = self._queue.pop()
+        except IndexError:
+            raise EmptySchedule from None
+        callbacks, event.callbacks = event.callbacks, None
+        try:
+            for callback in callbacks:
+                callback(event)
+        except StopSimulation:
+            event.callbacks = list(callbacks[callbacks.index(callback) + 1 :])
+            self.schedule(event, _RESUME)
+            raise
+        if not event._ok and not hasattr(event, "_defused"):
+            failure = event._value
+            error = type(failure)(*failure.args)
+            error.__cause__ = failure
+            raise error
+
+    @property
+    def scheduled(self) -> int:
+        """Events scheduled so far (each counted once, whether processed yet or not)."""
+        return self._queue.scheduled
