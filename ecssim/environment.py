@@ -1,12 +1,12 @@
 """SimPy's ``Environment`` with its pending events kept as numbers.
 
-SimPy keeps the events due as ``(time, priority, id, event)`` tuples in a ``heapq`` list, and
-each comparison of a pop or a push reads two tuples and their float objects. At ecssim's scale
-(one pending event per live task: 3,000 at 1,000 instances, 30,000 at 10,000) those reads miss
-the caches and the queue was SimPy's largest cost in a lifecycle (BENCHMARKS.md, "The event
-queue as numbers"). :class:`Environment` keeps the same keys in ``ecssim._native.Queue``, one
-array of numbers beside the events, and takes events out in exactly SimPy's order: by time,
-then priority, then the order they were scheduled. Processes, events, timeouts, interrupts and
+SimPy keeps the events due as ``(time, priority, id, event)`` tuples in a ``heapq`` list, and each
+comparison of a pop or a push reads two tuples and their float objects. At ecssim's scale (one
+pending event per live task: 3,000 at 1,000 instances, 30,000 at 10,000) those reads miss the
+caches: at 10,000 instances the queue was a lifecycle's largest single cost (BENCHMARKS.md, "The
+event queue as numbers"). :class:`Environment` keeps the same keys in ``ecssim._native.Queue``, one
+array of numbers beside the events, and takes events out in exactly SimPy's order: by time, then
+priority, then the order they were scheduled. Processes, events, timeouts, interrupts and
 ``run(until=...)`` are SimPy's own and behave as in a plain ``simpy.Environment``.
 
 Without the compiled module (no C compiler at install) the queue is :class:`_HeapQueue`, SimPy's
