@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from heapq import heappop, heappush
-from typing import Any
+from typing import Any, Protocol
 
 import simpy
 from simpy.core import EmptySchedule, StopSimulation
@@ -30,6 +30,24 @@ except ImportError:  # pragma: no cover - the twin is tested by switching it off
 
 #: The priority SimPy gives an event rescheduled after ``StopSimulation`` (before all others).
 _RESUME = -1
+
+
+class EventQueue(Protocol):
+    """What :class:`Environment` needs of its queue: ``_native.Queue`` and :class:`_HeapQueue`."""
+
+    scheduled: int  # events pushed so far
+
+    def push(self, time: float, priority: int, event: Any) -> None:
+        """Schedule ``event`` at ``time``; equal times and priorities keep their push order."""
+
+    def pop(self) -> tuple[float, Any]:
+        """Remove the first event; return ``(time, event)``. IndexError when empty."""
+
+    def peek(self) -> float:
+        """The first event's time, ``inf`` when empty."""
+
+    def __len__(self) -> int:
+        """Events pending."""
 
 
 class _HeapQueue:
@@ -60,7 +78,7 @@ class _HeapQueue:
         return len(self._entries)
 
 
-def new_queue() -> Any:
+def new_queue() -> EventQueue:
     """An empty event queue: compiled when ``_native`` is built, else :class:`_HeapQueue`."""
     return _native.Queue() if _native is not None else _HeapQueue()
 
@@ -74,7 +92,7 @@ class Environment(simpy.Environment):
 
     def __init__(self, initial_time: float = 0.0) -> None:
         super().__init__(initial_time)
-        self._queue: Any = new_queue()
+        self._queue: EventQueue = new_queue()  # type: ignore[assignment]
 
     def schedule(self, event: Event, priority: int = NORMAL, delay: float = 0) -> None:
         """Schedule ``event`` with ``priority`` after ``delay``."""

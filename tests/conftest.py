@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import shutil
 import sysconfig
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -15,7 +17,36 @@ from ecssim.model.taskdef import Requirement
 from ecssim.simulation import Simulation
 from ecssim.state import ClusterState
 
+try:
+    from ecssim import _native
+except ImportError:  # installed without a C compiler
+    _native = None  # type: ignore[assignment]
+
 ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
+
+
+#: The two ways ecssim can be installed: with its compiled parts (``ecssim._native``) and without
+#: (no C compiler at install), where their Python twins do the work. For ``native_build``.
+NATIVE_BUILDS = [
+    "python",
+    pytest.param(
+        "compiled",
+        marks=pytest.mark.skipif(_native is None, reason="ecssim._native not built"),
+    ),
+]
+
+
+@contextmanager
+def native_build(module: ModuleType, build: str) -> Iterator[None]:
+    """Inside the block ``module`` runs as ``build`` (one of ``NATIVE_BUILDS``) installed it:
+    for ``"python"`` its ``_native`` is ``None``, so it takes its Python twins."""
+    kept = module._native
+    if build == "python":
+        module._native = None
+    try:
+        yield
+    finally:
+        module._native = kept
 
 
 def has_c_compiler() -> bool:

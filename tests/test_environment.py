@@ -3,40 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
 import simpy
+from conftest import NATIVE_BUILDS, native_build
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ecssim.environment as environment_module
 from ecssim.environment import Environment, _HeapQueue
 
-QUEUES = [
-    "python",
-    pytest.param(
-        "compiled",
-        marks=pytest.mark.skipif(
-            environment_module._native is None, reason="ecssim._native not built"
-        ),
-    ),
-]
+
+def _built(build: str) -> AbstractContextManager[None]:
+    return native_build(environment_module, build)
 
 
-@contextmanager
-def _built(build: str) -> Iterator[None]:
-    kept = environment_module._native
-    if build == "python":
-        environment_module._native = None  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        environment_module._native = kept
-
-
-@pytest.mark.parametrize("build", QUEUES)
+@pytest.mark.parametrize("build", NATIVE_BUILDS)
 @settings(max_examples=200, deadline=None)
 @given(
     ops=st.lists(
@@ -123,7 +107,7 @@ def _trace(env: simpy.Environment, stops: list[float]) -> list[tuple[Any, ...]]:
     return trace
 
 
-@pytest.mark.parametrize("build", QUEUES)
+@pytest.mark.parametrize("build", NATIVE_BUILDS)
 @pytest.mark.parametrize("stops", [[], [1.0], [0.5, 1.0, 2.0, 3.5]])
 def test_the_environment_runs_a_model_as_simpy_does(build, stops):
     """The same model on ``simpy.Environment`` and on ecssim's: the same trace, with runs
@@ -134,7 +118,7 @@ def test_the_environment_runs_a_model_as_simpy_does(build, stops):
     assert env.scheduled > 0 and len(env._queue) == 0
 
 
-@pytest.mark.parametrize("build", QUEUES)
+@pytest.mark.parametrize("build", NATIVE_BUILDS)
 def test_an_event_that_failed_undefused_crashes_the_run_as_in_simpy(build):
     with _built(build):
         env = Environment(initial_time=0.0)
@@ -149,7 +133,7 @@ def test_an_event_that_failed_undefused_crashes_the_run_as_in_simpy(build):
     assert env.now == 1.0
 
 
-@pytest.mark.parametrize("build", QUEUES)
+@pytest.mark.parametrize("build", NATIVE_BUILDS)
 def test_run_until_an_event_returns_its_value(build):
     with _built(build):
         env = Environment(initial_time=0.0)

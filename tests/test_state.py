@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import numpy as np
 import pytest
-from conftest import make_state, requirement
+from conftest import NATIVE_BUILDS, make_state, native_build, requirement
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,26 +14,11 @@ import ecssim.state as state_module
 from ecssim.model.enums import InstanceStatus
 from ecssim.state import NO_FIT, RESERVED_PORTS, ClusterState, _Fit
 
-#: The ledger's row update compiled (``_native.book``) and in Python (no C compiler at
-#: install): the state must end up the same either way.
-BUILDS = [
-    "python",
-    pytest.param(
-        "compiled",
-        marks=pytest.mark.skipif(state_module._native is None, reason="ecssim._native not built"),
-    ),
-]
 
-
-@contextmanager
-def _built(build: str) -> Iterator[None]:
-    kept = state_module._native
-    if build == "python":
-        state_module._native = None  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        state_module._native = kept
+def _built(build: str) -> AbstractContextManager[None]:
+    """The ledger's row update compiled (``_native.book``) or in Python (no C compiler at
+    install): the state must end up the same either way."""
+    return native_build(state_module, build)
 
 
 _ARRAYS = (
@@ -71,7 +55,7 @@ def test_add_instance_sets_registered_equal_remaining_and_reserved_ports():
     assert state.available().all()
 
 
-@pytest.mark.parametrize("build", BUILDS)
+@pytest.mark.parametrize("build", NATIVE_BUILDS)
 @settings(max_examples=60, deadline=None)
 @given(
     ops=st.lists(
@@ -211,7 +195,7 @@ def test_available_requires_active_and_connected():
 # -- fit masks kept per requirement shape ------------------------------------------------------
 
 
-@pytest.mark.parametrize("build", BUILDS)
+@pytest.mark.parametrize("build", NATIVE_BUILDS)
 @settings(max_examples=60, deadline=None)
 @given(
     ops=st.lists(
@@ -301,7 +285,7 @@ def _fits_after(ops):
             assert np.array_equal(state.fit_mask(s), fresh), (op, s)
 
 
-@pytest.mark.parametrize("build", BUILDS)
+@pytest.mark.parametrize("build", NATIVE_BUILDS)
 @settings(max_examples=60, deadline=None)
 @given(
     ops=st.lists(
