@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -417,18 +417,28 @@ class Channel:
     )
 
     def __init__(
-        self, name: str, limit: int | None = None, books: dict[str, _Codebook] | None = None
+        self,
+        name: str,
+        limit: int | None = None,
+        books: dict[str, _Codebook] | None = None,
+        shared: Mapping[str, _Codebook] | None = None,
     ) -> None:
         """An empty channel of schema ``name`` that packs every ``limit`` rows (COMPACT_ROWS).
 
-        ``books`` shares another channel's codes (rows added to a frame only).
+        ``books`` shares another channel's codes (rows added to a frame only); ``shared`` gives
+        the books of some columns, shared with other channels (:attr:`Recorder.shared`).
         """
         self.name = name
         self._limit = limit or COMPACT_ROWS
         fields = SCHEMAS[name]._fields
         hints = typing.get_type_hints(SCHEMAS[name])
         if books is None:
-            books = {field: _Codebook() for field in fields if field in CATEGORICAL}
+            shared = shared or {}
+            books = {
+                field: shared[field] if field in shared else _Codebook()
+                for field in fields
+                if field in CATEGORICAL
+            }
             if name == "series":
                 books["metric"] = _Codebook(METRICS)
         self.books = books
@@ -609,15 +619,28 @@ class Recorder:
         placements: ``None`` unless placement explanations are on (``explain``).
     """
 
-    __slots__ = ("events", "failures", "instances", "placements", "series", "tasks")
+    __slots__ = ("events", "failures", "instances", "placements", "series", "shared", "tasks")
 
     def __init__(self, *, explain: bool = False) -> None:
-        self.tasks = Channel("tasks", limit=TASK_COMPACT_ROWS)
-        self.failures = Channel("failures")
-        self.instances = Channel("instances")
-        self.events = Channel("events")
-        self.series = Channel("series")
-        self.placements: Channel | None = Channel("placements") if explain else None
+        #: Codebooks every channel shares: a cluster's and an instance's code are the same in
+        #: each, so the control plane keeps them on its records (``ClusterRecord.code``,
+        #: ``InstanceRecord.code``) and its hot path writes them without a look-up; at 10,000
+        #: instances the look-up by ARN in a dictionary of every instance missed the caches.
+        self.shared = {"cluster": _Codebook(), "container_instance": _Codebook()}
+        self.tasks = self.channel("tasks", limit=TASK_COMPACT_ROWS)
+        self.failures = self.channel("failures")
+        self.instances = self.channel("instances")
+        self.events = self.channel("events")
+        self.series = self.channel("series")
+        self.placements: Channel | None = self.channel("placements") if explain else None
+
+    def channel(self, name: str, limit: int | None = None) -> Channel:
+        """A new channel of schema ``name`` with the recorder's :attr:`shared` codebooks."""
+        return Channel(name, limit, shared=self.shared)
+
+    def code(self, field: str, value: str) -> int:
+        """The code of ``value`` in every channel's ``field`` (a :attr:`shared` one)."""
+        return self.shared[field][value]
 
     def compact(self, *, limit: int | None = None) -> None:
         """Pack every channel holding at least ``limit`` rows (default: its own threshold)."""

@@ -26,7 +26,7 @@ from ecssim.distributions import Distribution, parse_distribution, parse_mtbf
 from ecssim.environment import Environment
 from ecssim.errors import InputError
 from ecssim.gcpause import cyclic_gc_paused
-from ecssim.metrics import Channel, Recorder
+from ecssim.metrics import Recorder
 from ecssim.model.catalogue import get_instance_type
 from ecssim.model.enums import StopCode
 from ecssim.parameters import SimParameters
@@ -112,7 +112,7 @@ class Simulation:
     @explain.setter
     def explain(self, on: bool) -> None:
         if on and self.recorder.placements is None:
-            self.recorder.placements = Channel("placements")
+            self.recorder.placements = self.recorder.channel("placements")
         elif not on:
             self.recorder.placements = None
 

@@ -245,6 +245,31 @@ def test_a_recorder_pickles_mid_run_and_goes_on_recording():
     assert len(copy.series) == len(sim.recorder.series) + 1
 
 
+def test_a_cluster_and_an_instance_have_one_code_in_every_channel():
+    """The control plane writes ``ClusterRecord.code`` and ``InstanceRecord.code`` itself: each
+    must be the name's code in every channel, including a channel made after the start
+    (placements) and in a pickled copy."""
+    sim = Simulation.from_scenario(load_scenario(QUICKSTART))
+    sim.run(until=600.0)
+    sim.explain = True  # the placements channel, made mid-run
+    sim.run(until=1200.0)
+    recorder = sim.recorder
+    copy = pickle.loads(pickle.dumps(recorder))
+    named = {
+        "cluster": [(c.name, c.code) for c in sim.control.clusters.values()],
+        "container_instance": [(i.arn, i.code) for i in sim.control.instances],
+    }
+    for field, codes in named.items():
+        assert codes and all(code >= 0 for _, code in codes), field
+        for kept in (recorder, copy):
+            for name in ("tasks", "series", "instances", "events", "placements"):
+                book = getattr(kept, name).books[field]
+                assert book is kept.shared[field], (field, name)
+                assert all(book[value] == code for value, code in codes), (field, name)
+    placed = recorder.frames()["placements"].container_instance.dropna()
+    assert set(placed) <= {arn for arn, _ in named["container_instance"]}
+
+
 def _named_task_row(task) -> TaskRow:
     """A task's row by the schema's names, from the task's attributes (the test's own reading)."""
     instance, definition = task.container_instance, task.task_definition

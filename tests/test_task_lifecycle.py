@@ -726,3 +726,32 @@ def test_an_agents_steps_enter_simpys_queue_as_its_own_events_do():
     assert math.isnan(seen["first"][1])  # the step had not fired
     assert seen["last"][1] == due  # it had: the task started then
     assert _row(sim, arn).started_at == due
+
+
+# -- Stopped tasks stay describable for a while ------------------------------------------------
+
+
+def test_stopped_tasks_are_described_until_deregistered_visible_has_passed():
+    """ECS keeps a STOPPED task describable for a while (BC Task: at least an hour), then not."""
+    sim = _sim({"job": TaskBehavior(runtime=Fixed(100.0))}, deregistered_visible=600.0)
+    register(sim, "job")
+    sim.run(until=READY)
+    first = _run_one(sim, "job")
+    sim.run(until=sim.now + 50.0)
+    second = _run_one(sim, "job")
+    sim.run(until=sim.now + 200.0)  # both STOPPED, the second later (its image cached)
+    first_stopped, second_stopped = _row(sim, first).stopped_at, _row(sim, second).stopped_at
+    assert first_stopped < second_stopped
+
+    def described() -> list[str]:
+        response = sim.ecs.describe_tasks(cluster="prod", tasks=[first, second])
+        return [task["taskArn"] for task in response["tasks"]]
+
+    # A stop forgets the tasks stopped more than ``deregistered_visible`` before it.
+    sim.run(until=first_stopped + 500.0)
+    assert described() == [first, second]
+    third = _run_one(sim, "job")
+    sim.run(until=sim.now + 200.0)
+    third_stopped = _row(sim, third).stopped_at
+    assert first_stopped + 600.0 < third_stopped < second_stopped + 600.0
+    assert described() == [second]

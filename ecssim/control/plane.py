@@ -170,7 +170,11 @@ class ControlPlane:
         self.launch_hooks: list[Callable[[InstanceRecord], None]] = []
         self._task_seq = 0
         self._instance_seq = 0
-        self._stopped: deque[tuple[float, ClusterRecord, str]] = deque()
+        #: STOPPED tasks in the order they stopped, each dropped from its cluster's tasks once
+        #: ``deregistered_visible`` has passed. The tasks themselves, not (time, cluster, id)
+        #: tuples: the collector's first pass after a run scans every object kept, about two a
+        #: task with the tuples.
+        self._stopped: deque[Task] = deque()
         self._unnamed_placement = -1  # row of the placements channel awaiting its task ARN
         self._stops_to_pack_check = PACK_CHECK_STOPS
         #: Families whose usage is modelled; for them the reservations of RUNNING tasks are
@@ -205,8 +209,7 @@ class ControlPlane:
         cluster.instances_active += sign
         # Three series rows as numbers (Channel.rows): registering 10,000 instances made 30,000
         # rows through the named path.
-        now, series = self.env.now, self.recorder.series
-        at = series.books["cluster"][cluster.name]
+        now, series, at = self.env.now, self.recorder.series, cluster.code
         # fmt: off
         series.write(series.rows(3)(
             now, cluster.cpu_registered, _CPU_REGISTERED, at, -1, -1,
@@ -267,6 +270,7 @@ class ControlPlane:
         cluster = self.clusters.get(name)
         if cluster is None:
             cluster = self.clusters[name] = ClusterRecord(name, settings)
+            cluster.code = self.recorder.code("cluster", name)
         return cluster
 
     def cluster(self, name: str | None) -> ClusterRecord:
@@ -351,6 +355,7 @@ class ControlPlane:
                     launched_at=now,
                     awsvpc_trunking=awsvpc_trunking,
                 )
+                instance.code = self.recorder.code("container_instance", instance.arn)
                 instance.agent = Agent(
                     self.env, self, instance, self.params, self.streams, f"agent:{seq}", boot_rng
                 )
@@ -900,15 +905,14 @@ class ControlPlane:
         # code, the cluster's, the memory (in the service's field) and the instance's code. The
         # series works out the levels' rows when it packs (metrics.CHANGE_RECORDS).
         series = self.recorder.series
-        books = series.books
         series.write(
             series.row(
                 self.env._now,
                 cpu,
                 _CHANGE_RESERVED_PENDING if pending else _CHANGE_RESERVED,
-                books["cluster"][cluster.name],
+                cluster.code,
                 memory,
-                books["container_instance"][instance.arn],
+                instance.code,
             )
         )
 
@@ -1092,7 +1096,7 @@ class ControlPlane:
             return  # still starting, or still on its way out: no level changes
         cluster = task.cluster
         now, series = self.env._now, self.recorder.series
-        at, write, row = series.books["cluster"][cluster.name], series.write, series.row
+        at, write, row = cluster.code, series.write, series.row
         if self.usage_families and task.task_definition.family in self.usage_families:
             if status == _RUNNING:
                 self._running_reserved(task, 1)
@@ -1368,12 +1372,12 @@ class ControlPlane:
             recorder.tasks.pack()  # each a length check until its threshold is reached
             if recorder.series.pack():
                 recorder.compact()  # the other channels too, each at its own threshold
-        cluster = task.cluster
-        self._stopped.append((now, cluster, task.id))
+        stopped = self._stopped
+        stopped.append(task)
         horizon = now - self.params.deregistered_visible
-        while self._stopped and self._stopped[0][0] < horizon:
-            _, old_cluster, task_id = self._stopped.popleft()
-            old_cluster.tasks.pop(task_id, None)
+        while stopped and stopped[0].stopped_at < horizon:
+            old = stopped.popleft()
+            old.cluster.tasks.pop(old.id, None)
 
     def _record_task(self, task: Task, tasks: Channel) -> None:
         """Write ``task``'s row (``TaskRow``) to the ``tasks`` channel, as it is now.
@@ -1401,13 +1405,13 @@ class ControlPlane:
                 task.stopped_at,
                 task.exit_code,
                 task.desired_stopped_at,
-                books["cluster"][task.cluster.name],
+                task.cluster.code,
                 books["service"][service.name if service else None],
                 books["group"][task.group],
                 books["family"][definition.family],
                 books["launch_type"][task.launch_type],
                 -1,  # capacity_provider
-                books["container_instance"][instance.arn if instance else None],
+                instance.code if instance else -1,  # container_instance
                 books["availability_zone"][instance.zone if instance else None],
                 books["last_status"][_STATUS_NAMES[task.last_status]],
                 books["desired_status"][str(task.desired_status)],

@@ -168,6 +168,7 @@ class InstanceRecord:
         "arn",
         "attributes",
         "cluster",
+        "code",
         "down_since",
         "drained",
         "ec2_instance_id",
@@ -237,6 +238,9 @@ class InstanceRecord:
         self.row = -1
         self.tasks: dict[str, Task] = {}  # tasks placed here and not yet STOPPED
         self.agent: Agent | None = None
+        #: The instance's code in its recorder's channels (``Recorder.code``), set at launch:
+        #: the rows of a task's reservation and of its end write it as it is.
+        self.code = -1
 
     @property
     def connected(self) -> bool:
@@ -402,6 +406,7 @@ class ClusterRecord:
 
     __slots__ = (
         "arn",
+        "code",
         "cpu_registered",
         "cpu_reserved",
         "instances",
@@ -434,5 +439,7 @@ class ClusterRecord:
         self.services: dict[str, ServiceRecord] = {}
         self.tasks: dict[str, Task] = {}  # live tasks and recently stopped ones, by id
         self.settings = settings or {}
+        #: The cluster's code in its recorder's channels (``Recorder.code``), set on creation.
+        self.code = -1
         #: The cluster's placement stream (``placement:<name>``), taken on first use.
         self.placement_rng: np.random.Generator | None = None
