@@ -11,8 +11,8 @@
  * - book: a reservation's or release's row update in the cluster state's ledger, with the
  *   fit masks and binpack keys of the shapes that need only CPU and memory and the group's
  *   value totals for spread (ClusterState._book_python).
- * - accumulate: the levels after each of a series' recorded changes, when the series channel
- *   packs its change records into level rows (metrics._accumulate_numpy).
+ * - expand: a series' change records expanded into the rows of the levels they move, each
+ *   with the level after its change, when the series channel packs (metrics._expand_numpy).
  * - Queue: SimPy's pending events, ordered as SimPy orders them (environment._HeapQueue).
  *
  * The keyed scan. engine._place_keyed decides [spread by attribute,] binpack on the cluster
@@ -546,47 +546,130 @@ book(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(accumulate_doc,
-"accumulate(keys, changes, levels) -> None\n"
+/* One of the series' binary records (metrics.Channel's record of a SeriesRow's numbers and
+ * codes, in metrics.SERIES_RECORD's order), read through an int64 view of the records. */
+typedef struct {
+    double t, value;
+    int64_t metric, cluster, service, container_instance;
+} series_record_t;
+
+#define RECORD_WORDS ((Py_ssize_t)(sizeof(series_record_t) / sizeof(int64_t)))
+
+PyDoc_STRVAR(expand_doc,
+"expand(records, out, rows, plan, level_info, levels, width) -> None\n"
 "\n"
-"For each i in order: levels[keys[i]] += changes[i], then changes[i] = levels[keys[i]]. So\n"
-"``changes`` ends holding each level after its change, and ``levels`` each key's last level,\n"
-"carried to the next call. Three int64 vectors; ``keys`` and ``changes`` of one length, every\n"
-"key in range of ``levels``.");
+"The series' records with each change record (metric code -2 and below) expanded into the\n"
+"level rows it stands for, written to ``out`` in order (metrics._expand_numpy, its twin).\n"
+"``records`` and ``out`` are the records viewed as int64 (6 words a record); ``rows[kind]``\n"
+"is how many rows a change record of kind -2 - metric makes, ``plan`` holds each of them as\n"
+"(level, by_value, by_service, constant) for kind * longest + j, ``level_info`` each level's\n"
+"(metric code, per instance). A row's level moves by value * by_value + service * by_service\n"
+"+ constant in ``levels`` (level * width + the cluster's or the instance's code) and the row\n"
+"holds the level after it. Nothing is written if a change record names no cluster or\n"
+"instance for a level (ValueError) or a code beyond ``width`` (IndexError).");
 
 static PyObject *
-accumulate(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+expand(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "accumulate takes 3 arguments: keys, changes, levels");
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError,
+                        "expand takes 7 arguments: records, out, rows, plan, level_info, "
+                        "levels, width");
         return NULL;
     }
-    Py_ssize_t n, n_changes, n_levels;
-    int64_t *keys = vector(args[0], NPY_INT64, 0, &n, "accumulate", "keys");
-    if (keys == NULL) {
-        return NULL;
-    }
-    int64_t *changes = vector(args[1], NPY_INT64, 1, &n_changes, "accumulate", "changes");
-    if (changes == NULL) {
-        return NULL;
-    }
-    int64_t *levels = vector(args[2], NPY_INT64, 1, &n_levels, "accumulate", "levels");
+    Py_ssize_t n_words, n_out_words, n_kinds, n_plan, n_info, n_levels;
+    int64_t *in_words = vector(args[0], NPY_INT64, 0, &n_words, "expand", "records");
+    int64_t *out_words =
+        in_words ? vector(args[1], NPY_INT64, 1, &n_out_words, "expand", "out") : NULL;
+    int64_t *rows = out_words ? vector(args[2], NPY_INT64, 0, &n_kinds, "expand", "rows") : NULL;
+    int64_t *plan = rows ? vector(args[3], NPY_INT64, 0, &n_plan, "expand", "plan") : NULL;
+    int64_t *info =
+        plan ? vector(args[4], NPY_INT64, 0, &n_info, "expand", "level_info") : NULL;
+    int64_t *levels =
+        info ? vector(args[5], NPY_INT64, 1, &n_levels, "expand", "levels") : NULL;
     if (levels == NULL) {
         return NULL;
     }
-    if (n_changes != n) {
-        PyErr_SetString(PyExc_ValueError, "accumulate: keys and changes differ in length");
+    Py_ssize_t width = PyLong_AsSsize_t(args[6]);
+    if (width == -1 && PyErr_Occurred()) {
         return NULL;
     }
+    if (n_words % RECORD_WORDS || n_out_words % RECORD_WORDS || n_kinds == 0 ||
+        n_plan % (4 * n_kinds) || n_info % 2 || width < 0 || n_levels != width * (n_info / 2)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "expand: records and out must be whole records, plan 4 words a row of "
+                        "each kind, level_info 2 a level, levels width a level");
+        return NULL;
+    }
+    const series_record_t *in = (const series_record_t *)in_words;
+    series_record_t *out = (series_record_t *)out_words;
+    Py_ssize_t n = n_words / RECORD_WORDS, n_out = n_out_words / RECORD_WORDS;
+    Py_ssize_t longest = n_plan / (4 * n_kinds), n_level = n_info / 2;
+    /* A first pass checks everything, so that a refused call moves no level. */
+    Py_ssize_t made = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (keys[i] < 0 || keys[i] >= n_levels) {
-            PyErr_Format(PyExc_IndexError, "accumulate: key %lld is outside levels",
-                         (long long)keys[i]);
+        int64_t metric = in[i].metric;
+        if (metric >= -1) {
+            made++;
+            continue;
+        }
+        int64_t kind = -2 - metric;
+        if (kind >= n_kinds || rows[kind] < 0 || rows[kind] > longest) {
+            PyErr_Format(PyExc_ValueError, "expand: no change record has metric code %lld",
+                         (long long)metric);
             return NULL;
         }
+        for (int64_t j = 0; j < rows[kind]; j++) {
+            int64_t level = plan[4 * (kind * longest + j)];
+            if (level < 0 || level >= n_level) {
+                PyErr_Format(PyExc_ValueError, "expand: level %lld is not kept",
+                             (long long)level);
+                return NULL;
+            }
+            int64_t id = info[2 * level + 1] ? in[i].container_instance : in[i].cluster;
+            if (id < 0) {
+                PyErr_SetString(PyExc_ValueError,
+                                "a series change record names no cluster or no container "
+                                "instance");
+                return NULL;
+            }
+            if (id >= width) {
+                PyErr_Format(PyExc_IndexError, "expand: code %lld is beyond width %zd",
+                             (long long)id, width);
+                return NULL;
+            }
+        }
+        made += rows[kind];
     }
+    if (made != n_out) {
+        PyErr_Format(PyExc_ValueError, "expand: the records make %zd rows, out holds %zd", made,
+                     n_out);
+        return NULL;
+    }
+    series_record_t *row = out;
     for (Py_ssize_t i = 0; i < n; i++) {
-        changes[i] = levels[keys[i]] += changes[i];
+        const series_record_t *record = &in[i];
+        if (record->metric >= -1) {
+            *row++ = *record;
+            continue;
+        }
+        int64_t kind = -2 - record->metric;
+        int64_t value = (int64_t)record->value; /* as numpy's astype(int64): toward zero */
+        for (int64_t j = 0; j < rows[kind]; j++) {
+            const int64_t *step = &plan[4 * (kind * longest + j)];
+            int64_t level = step[0];
+            int per_instance = info[2 * level + 1] != 0;
+            int64_t id = per_instance ? record->container_instance : record->cluster;
+            int64_t *kept = &levels[level * width + id];
+            *kept += value * step[1] + record->service * step[2] + step[3];
+            row->t = record->t;
+            row->value = (double)*kept;
+            row->metric = info[2 * level];
+            row->cluster = record->cluster;
+            row->service = -1;
+            row->container_instance = per_instance ? id : -1;
+            row++;
+        }
     }
     Py_RETURN_NONE;
 }
@@ -824,7 +907,7 @@ static PyMethodDef methods[] = {
     {"choose", (PyCFunction)(void (*)(void))choose, METH_FASTCALL, choose_doc},
     {"levels", (PyCFunction)(void (*)(void))levels, METH_FASTCALL, levels_doc},
     {"book", (PyCFunction)(void (*)(void))book, METH_FASTCALL, book_doc},
-    {"accumulate", (PyCFunction)(void (*)(void))accumulate, METH_FASTCALL, accumulate_doc},
+    {"expand", (PyCFunction)(void (*)(void))expand, METH_FASTCALL, expand_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -20,7 +20,15 @@ def book(
     fits: tuple[tuple[Any, ...], ...],
     spreads: tuple[tuple[np.ndarray, list[int]], ...],
 ) -> None: ...
-def accumulate(keys: np.ndarray, changes: np.ndarray, levels: np.ndarray) -> None: ...
+def expand(
+    records: np.ndarray,
+    out: np.ndarray,
+    rows: np.ndarray,
+    plan: np.ndarray,
+    level_info: np.ndarray,
+    levels: np.ndarray,
+    width: int,
+) -> None: ...
 
 class Queue:
     scheduled: int

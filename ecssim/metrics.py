@@ -20,7 +20,7 @@ import pandas as pd
 
 try:
     from ecssim import _native
-except ImportError:  # built without a C compiler: the Python twin (_accumulate_numpy) runs
+except ImportError:  # built without a C compiler: the Python twin (_expand_numpy) runs
     _native = None  # type: ignore[assignment]
 
 
@@ -261,6 +261,20 @@ class _Codebook(dict[Any, int]):
         return pd.Categorical.from_codes(codes, categories=categories)
 
 
+#: The series' binary record (``Channel``'s record of a ``SeriesRow``: its numbers, then its
+#: codes), as the compiled expansion of change records reads it (``_native.expand``).
+SERIES_RECORD = np.dtype(
+    [
+        ("t", "<f8"),
+        ("value", "<f8"),
+        ("metric", "<i8"),
+        ("cluster", "<i8"),
+        ("service", "<i8"),
+        ("container_instance", "<i8"),
+    ]
+)
+
+
 class _Levels:
     """The series' change records (:data:`CHANGE_RECORDS`) expanded into rows of levels.
 
@@ -269,32 +283,30 @@ class _Levels:
     place, in order, and are the rows the control plane wrote when it recorded levels.
     """
 
-    __slots__ = ("_by_service", "_by_value", "_constant", "_level", "_levels", "_rows", "_width")
+    __slots__ = ("_levels", "_plan", "_rows", "_width")
 
     #: Each changed level's metric code, and whether it is an instance's (else a cluster's).
-    _METRIC = np.array([METRIC[name] for name, _ in CHANGED_LEVELS])
-    _PER_INSTANCE = np.array([per_instance for _, per_instance in CHANGED_LEVELS])
+    _INFO = np.array(
+        [(METRIC[name], per_instance) for name, per_instance in CHANGED_LEVELS], dtype=np.int64
+    ).reshape(-1)
 
     def __init__(self) -> None:
         kinds = list(CHANGE_RECORDS.values())  # by kind: -2 - the record's code
         longest = max(len(rows) for rows in kinds)
         self._rows = np.array([len(rows) for rows in kinds], dtype=np.int64)  # rows a record
-        # By (kind, row of it): the level, and its change as value * _by_value + service *
-        # _by_service + _constant (one of the three, by CHANGE_RECORDS).
-        shape = (len(kinds), longest)
-        self._level = np.zeros(shape, dtype=np.int64)
-        self._by_value = np.zeros(shape, dtype=np.int64)
-        self._by_service = np.zeros(shape, dtype=np.int64)
-        self._constant = np.zeros(shape, dtype=np.int64)
+        # By (kind, row of it): the level, and its change as value * by_value + service *
+        # by_service + constant (one of the three, by CHANGE_RECORDS).
+        plan = np.zeros((len(kinds), longest, 4), dtype=np.int64)
         for kind, rows in enumerate(kinds):
             for j, (level, amount) in enumerate(rows):
-                self._level[kind, j] = level
+                plan[kind, j, 0] = level
                 if amount == "value":
-                    self._by_value[kind, j] = 1
+                    plan[kind, j, 1] = 1
                 elif amount == "service":
-                    self._by_service[kind, j] = 1
+                    plan[kind, j, 2] = 1
                 else:
-                    self._constant[kind, j] = amount
+                    plan[kind, j, 3] = amount
+        self._plan = plan.reshape(-1)
         self._width = 0  # codes held per level in ``_levels``
         self._levels = np.zeros(0, dtype=np.int64)  # by level * width + cluster/instance code
 
@@ -304,35 +316,23 @@ class _Levels:
 
     def expand(self, records: np.ndarray) -> np.ndarray:
         """``records`` (the series' binary records) with each change record expanded."""
+        if records.dtype != SERIES_RECORD:
+            raise TypeError(f"series records of {records.dtype}, not SERIES_RECORD")
         metric = records["metric"]
-        change = metric < -1
-        if not change.any():
+        if not (metric < -1).any():
             return records
-        rows = np.ones(len(records), dtype=np.int64)
-        rows[change] = self._rows[-2 - metric[change]]
-        ends = np.cumsum(rows)
-        out = records[np.repeat(np.arange(len(records)), rows)]  # each record, once a row
-        nth = np.arange(len(out)) - np.repeat(ends - rows, rows)  # the row's place in its record
-        made = np.flatnonzero(out["metric"] < -1)  # the rows of change records
-        kind, nth = -2 - out["metric"][made], nth[made]
-        level = self._level[kind, nth]
-        changes = (
-            out["value"][made].astype(np.int64) * self._by_value[kind, nth]
-            + out["service"][made] * self._by_service[kind, nth]
-            + self._constant[kind, nth]
+        out = np.empty(self.count(metric), dtype=SERIES_RECORD)
+        codes = max(int(records["cluster"].max()), int(records["container_instance"].max()))
+        self._grow(codes + 1)
+        (_native.expand if _native is not None else _expand_numpy)(
+            np.ascontiguousarray(records).view(np.int64),
+            out.view(np.int64),
+            self._rows,
+            self._plan,
+            self._INFO,
+            self._levels,
+            self._width,
         )
-        per_instance = self._PER_INSTANCE[level]
-        ids = np.where(per_instance, out["container_instance"][made], out["cluster"][made])
-        if ids.min() < 0:  # it would move the level before it: each level's ids are in a row
-            raise ValueError("a series change record names no cluster or no container instance")
-        self._grow(int(ids.max()) + 1)
-        (_native.accumulate if _native is not None else _accumulate_numpy)(
-            level * self._width + ids, changes, self._levels
-        )
-        out["metric"][made] = self._METRIC[level]
-        out["value"][made] = changes
-        out["service"][made] = -1
-        out["container_instance"][made] = np.where(per_instance, ids, -1)
         return out
 
     def _grow(self, width: int) -> None:
@@ -344,8 +344,56 @@ class _Levels:
             self._levels, self._width = levels.reshape(-1), width
 
 
+def _expand_numpy(
+    records: np.ndarray,
+    out: np.ndarray,
+    rows: np.ndarray,
+    plan: np.ndarray,
+    info: np.ndarray,
+    levels: np.ndarray,
+    width: int,
+) -> None:
+    """``_native.expand``'s twin: each change record in ``records`` expanded into ``out``.
+
+    Both are the series' records viewed as int64 (:data:`SERIES_RECORD`). A change record of
+    kind ``-2 - metric`` makes ``rows[kind]`` rows, each ``(level, by_value, by_service,
+    constant)`` in ``plan``; the row's level (a cluster's or an instance's, by ``info``) moves
+    by ``value * by_value + service * by_service + constant`` in ``levels`` and the row holds
+    the level after it. Other records are copied as they are.
+    """
+    records, out = records.view(SERIES_RECORD), out.view(SERIES_RECORD)
+    plan = plan.reshape(len(rows), -1, 4)
+    metric_codes, per_instance_levels = info[0::2], info[1::2].astype(bool)
+    metric = records["metric"]
+    change = metric < -1
+    made_rows = np.ones(len(records), dtype=np.int64)
+    made_rows[change] = rows[-2 - metric[change]]
+    ends = np.cumsum(made_rows)
+    out[:] = records[np.repeat(np.arange(len(records)), made_rows)]  # each record, once a row
+    nth = np.arange(len(out)) - np.repeat(ends - made_rows, made_rows)  # the row's place in it
+    made = np.flatnonzero(out["metric"] < -1)  # the rows of change records
+    kind, nth = -2 - out["metric"][made], nth[made]
+    level = plan[kind, nth, 0]
+    changes = (
+        out["value"][made].astype(np.int64) * plan[kind, nth, 1]
+        + out["service"][made] * plan[kind, nth, 2]
+        + plan[kind, nth, 3]
+    )
+    per_instance = per_instance_levels[level]
+    ids = np.where(per_instance, out["container_instance"][made], out["cluster"][made])
+    if len(ids) and ids.min() < 0:  # it would move the level before it: a level's ids in a row
+        raise ValueError("a series change record names no cluster or no container instance")
+    if len(ids) and ids.max() >= width:
+        raise IndexError(f"expand: code {int(ids.max())} is beyond width {width}")
+    _accumulate_numpy(level * width + ids, changes, levels)
+    out["metric"][made] = metric_codes[level]
+    out["value"][made] = changes
+    out["service"][made] = -1
+    out["container_instance"][made] = np.where(per_instance, ids, -1)
+
+
 def _accumulate_numpy(keys: np.ndarray, changes: np.ndarray, levels: np.ndarray) -> None:
-    """``_native.accumulate``'s twin: ``changes[i]`` becomes ``levels[keys[i]]`` after it.
+    """Running levels for ``_expand_numpy``: ``changes[i]`` becomes ``levels[keys[i]]`` after it.
 
     For each i in order ``levels[keys[i]] += changes[i]``, then ``changes[i] =
     levels[keys[i]]``: cumulative sums within each key, by a stable sort on the keys.

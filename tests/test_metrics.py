@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import NATIVE_BUILDS, native_build
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -339,18 +340,7 @@ try:
 except ImportError:  # installed without a C compiler: the Python twin is tested alone
     _native = None  # type: ignore[assignment]
 
-#: The series' running levels worked out from its change records: compiled and in Python.
-ACCUMULATES = [
-    pytest.param(metrics_module._accumulate_numpy, id="python"),
-    pytest.param(
-        _native and _native.accumulate,
-        id="compiled",
-        marks=pytest.mark.skipif(_native is None, reason="ecssim._native not built"),
-    ),
-]
 
-
-@pytest.mark.parametrize("accumulate", ACCUMULATES)
 @given(
     calls=st.lists(
         st.lists(st.tuples(st.integers(0, 6), st.integers(-(2**40), 2**40)), max_size=30),
@@ -358,7 +348,7 @@ ACCUMULATES = [
         max_size=3,
     )
 )
-def test_accumulate_gives_each_level_after_its_change_and_carries_the_levels(accumulate, calls):
+def test_accumulate_gives_each_level_after_its_change_and_carries_the_levels(calls):
     levels = np.zeros(7, dtype=np.int64)
     expected_levels = [0] * 7
     for call in calls:
@@ -368,21 +358,46 @@ def test_accumulate_gives_each_level_after_its_change_and_carries_the_levels(acc
         for key, change in call:  # the definition, one change at a time
             expected_levels[key] += change
             expected.append(expected_levels[key])
-        accumulate(keys, changes, levels)
+        metrics_module._accumulate_numpy(keys, changes, levels)
         assert changes.tolist() == expected
         assert levels.tolist() == expected_levels
 
 
+def _expand_arguments(records: np.ndarray) -> tuple:
+    """``_native.expand``'s arguments for ``records`` (SERIES_RECORD), levels of width 4."""
+    levels = metrics_module._Levels()
+    levels._grow(4)
+    out = np.zeros(levels.count(records["metric"]), dtype=metrics_module.SERIES_RECORD)
+    rows, plan, info = levels._rows, levels._plan, levels._INFO
+    return records.view(np.int64), out.view(np.int64), rows, plan, info, levels._levels, 4
+
+
 @pytest.mark.skipif(_native is None, reason="ecssim._native not built")
-def test_the_compiled_accumulate_refuses_what_it_cannot_read():
-    keys, changes, levels = (np.zeros(3, dtype=np.int64) for _ in range(3))
-    with pytest.raises(TypeError, match="keys must be a 1-d contiguous int64 array"):
-        _native.accumulate(keys.astype(np.int32), changes, levels)
-    with pytest.raises(ValueError, match="differ in length"):
-        _native.accumulate(keys, changes[:2], levels)
-    with pytest.raises(IndexError, match="key 3 is outside levels"):
-        _native.accumulate(np.array([0, 3, 1], dtype=np.int64), changes, levels)
-    assert not levels.any()  # nothing moved by a refused call
+def test_the_compiled_expand_refuses_what_it_cannot_read():
+    records = np.zeros(3, dtype=metrics_module.SERIES_RECORD)
+    records["metric"] = [METRIC["tasks_running"], CHANGE["reserved"], CHANGE["started"]]
+    records["container_instance"] = [-1, 1, -1]
+    args = _expand_arguments(records)
+    _native.expand(*args)  # as given, it expands
+    levels = args[5]
+    kept = levels.copy()
+    with pytest.raises(TypeError, match="records must be a 1-d contiguous int64 array"):
+        _native.expand(args[0].astype(np.int32), *args[1:])
+    with pytest.raises(ValueError, match="records make 7 rows, out holds 6"):
+        _native.expand(args[0], args[1][:-6], *args[2:])
+    with pytest.raises(ValueError, match="must be whole records"):
+        _native.expand(args[0][:-1], *args[1:])
+    beyond = records.copy()
+    beyond["container_instance"][1] = 4
+    with pytest.raises(IndexError, match="code 4 is beyond width 4"):
+        _native.expand(beyond.view(np.int64), *args[1:])
+    beyond["container_instance"][1] = -1
+    with pytest.raises(ValueError, match="no cluster or no container instance"):
+        _native.expand(beyond.view(np.int64), *args[1:])
+    beyond["metric"][1] = -2 - len(CHANGE_RECORDS)
+    with pytest.raises(ValueError, match="no change record has metric code"):
+        _native.expand(beyond.view(np.int64), *args[1:])
+    assert (levels == kept).all()  # nothing moved by a refused call
 
 
 #: A change record of each kind: its CHANGE_RECORDS name, and the arguments drawn for it.
@@ -397,14 +412,20 @@ _CHANGES = st.one_of(
 )
 
 
+@pytest.mark.parametrize("build", NATIVE_BUILDS)
 @given(
     changes=st.lists(st.tuples(_CHANGES, st.integers(0, 40)), max_size=40),
     packs=st.lists(st.integers(0, 40), max_size=4),
     pickled=st.integers(0, 40),
 )
-def test_series_change_records_become_the_level_rows_they_stand_for(changes, packs, pickled):
+def test_series_change_records_become_the_level_rows_they_stand_for(build, changes, packs, pickled):
     """Change records, packed anywhere and pickled once, give the rows of the levels: what the
     control plane would record if it recorded each level after each change."""
+    with native_build(metrics_module, build):
+        _check_change_records(changes, packs, pickled)
+
+
+def _check_change_records(changes, packs, pickled) -> None:
     channel = Channel("series")
     books = channel.books
     levels: dict[tuple[str, str | None, str | None], int] = {}
@@ -451,9 +472,14 @@ def test_series_change_records_become_the_level_rows_they_stand_for(changes, pac
     assert got == expected
 
 
-def test_a_change_record_without_its_instance_is_refused_when_packed():
+@pytest.mark.parametrize("build", NATIVE_BUILDS)
+def test_a_change_record_without_its_instance_is_refused_when_packed(build):
     channel = Channel("series")
     cluster = channel.books["cluster"]["prod"]
     channel.write(channel.row(0.0, 256, CHANGE["reserved"], cluster, 512, -1))
-    with pytest.raises(ValueError, match="no cluster or no container instance"):
+    with native_build(metrics_module, build), pytest.raises(ValueError, match="no cluster"):
         channel.pack(limit=1)
+
+
+def test_the_series_record_is_the_one_the_expansion_reads():
+    assert Channel("series")._record == metrics_module.SERIES_RECORD
