@@ -14,13 +14,14 @@ Compare a commit with the working tree by checking it out beside it first::
     python -m benchmarks.instructions --tree /tmp/before --tree .
 
 Work done in batches counts only when a batch falls between the two sizes. The recorder packs
-its rows into arrays every 200,000 series rows and every 20,000 task rows (``COMPACT_ROWS`` and
-``TASK_COMPACT_ROWS`` in ``ecssim.metrics``), and at the default
-sizes no pack falls between them, so the figure leaves packing out: at 1,000 instances and
-``17b51d7`` it was 274,200 instructions a lifecycle between 3,000 and 9,000 tasks, and 299,400
-between 10,000 and 30,000 tasks, which holds a pack of each. Use ``--tasks 10000 30000`` to count
-packing (the runs take about three times as long), and always for a change to recording: the
-binary records (``0be3e80``) cost 3.6 % more at the default sizes and 3.6 % less with packing.
+its rows into arrays every 200,000 series records and every 20,000 task rows (``COMPACT_ROWS``
+and ``TASK_COMPACT_ROWS`` in ``ecssim.metrics``), and at the default sizes no pack falls between
+them, so the figure leaves packing out. A lifecycle writes about 4.5 series records (the
+change records), so the series' first pack comes after about 44,000 lifecycles: use ``--tasks
+10000 50000`` to count a pack of each (the runs take about five times as long; at 1,000
+instances and ``6973de3``, 128,936 instructions a lifecycle against 127,723 at the defaults),
+and always for a change to recording: the binary records (``0be3e80``) cost 3.6 % more at the
+default sizes and 3.6 % less with packing.
 
 The count is nearly exact from run to run: three runs of one tree differed by under 5,000
 instructions in 3.35 billion. Before the runs were given one BLAS thread (numpy's OpenBLAS
