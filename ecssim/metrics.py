@@ -18,6 +18,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from ecssim.model.enums import DesiredStatus, TaskStatus
+
 try:
     from ecssim import _native
 except ImportError:  # built without a C compiler: the Python twin (_expand_numpy) runs
@@ -186,6 +188,11 @@ METRICS = (
     "memory_utilization",
 )
 METRIC = {name: code for code, name in enumerate(METRICS)}
+#: The task rows' statuses have fixed codes too: ``last_status``'s is the ``TaskStatus`` value
+#: and ``desired_status``'s is :data:`DESIRED_STATUS`'s, so a stopped task's row is written
+#: without looking its statuses up.
+TASK_STATUSES = tuple(status.name for status in sorted(TaskStatus))
+DESIRED_STATUS = {status: code for code, status in enumerate(DesiredStatus)}
 
 #: The levels the control plane records as changes rather than as levels: ``(metric, per
 #: instance)`` each; a cluster's level otherwise. Each moves only with a task's reservation,
@@ -489,6 +496,9 @@ class Channel:
             }
             if name == "series":
                 books["metric"] = _Codebook(METRICS)
+            if name == "tasks":
+                books["last_status"] = _Codebook(TASK_STATUSES)
+                books["desired_status"] = _Codebook(tuple(status.value for status in DesiredStatus))
         self.books = books
         ids = [i for i, f in enumerate(fields) if f in CATEGORICAL]
         plain = [i for i, f in enumerate(fields) if i not in ids and hints[f] in _NUMBER_DTYPES]
@@ -670,11 +680,15 @@ class Recorder:
     __slots__ = ("events", "failures", "instances", "placements", "series", "shared", "tasks")
 
     def __init__(self, *, explain: bool = False) -> None:
-        #: Codebooks every channel shares: a cluster's and an instance's code are the same in
-        #: each, so the control plane keeps them on its records (``ClusterRecord.code``,
-        #: ``InstanceRecord.code``) and its hot path writes them without a look-up; at 10,000
-        #: instances the look-up by ARN in a dictionary of every instance missed the caches.
-        self.shared = {"cluster": _Codebook(), "container_instance": _Codebook()}
+        #: Codebooks every channel shares: a cluster's, a service's, an instance's and a zone's
+        #: code are the same in each, so the control plane keeps them on its records
+        #: (``ClusterRecord.code``, ``ServiceRecord.code``, ``InstanceRecord.code`` and
+        #: ``zone_code``) and its hot path writes them without a look-up; at 10,000 instances
+        #: the look-up by ARN in a dictionary of every instance missed the caches.
+        self.shared = {
+            field: _Codebook()
+            for field in ("cluster", "service", "container_instance", "availability_zone")
+        }
         self.tasks = self.channel("tasks", limit=TASK_COMPACT_ROWS)
         self.failures = self.channel("failures")
         self.instances = self.channel("instances")

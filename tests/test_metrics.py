@@ -23,9 +23,11 @@ from ecssim.metrics import (
     METRICS,
     Channel,
     InstanceRow,
+    Recorder,
     SeriesRow,
     TaskRow,
 )
+from ecssim.model.enums import DesiredStatus, TaskStatus
 from ecssim.scenario.loader import load_scenario
 from ecssim.simulation import Simulation
 
@@ -246,27 +248,34 @@ def test_a_recorder_pickles_mid_run_and_goes_on_recording():
     assert len(copy.series) == len(sim.recorder.series) + 1
 
 
-def test_a_cluster_and_an_instance_have_one_code_in_every_channel():
-    """The control plane writes ``ClusterRecord.code`` and ``InstanceRecord.code`` itself: each
-    must be the name's code in every channel, including a channel made after the start
-    (placements) and in a pickled copy."""
+def test_clusters_services_instances_and_zones_have_one_code_in_every_channel():
+    """The control plane writes the codes its records keep (``ClusterRecord.code``,
+    ``ServiceRecord.code``, ``InstanceRecord.code`` and ``zone_code``) itself: each must be the
+    name's code in every channel, including a channel made after the start (placements) and in
+    a pickled copy."""
     sim = Simulation.from_scenario(load_scenario(QUICKSTART))
     sim.run(until=600.0)
     sim.explain = True  # the placements channel, made mid-run
     sim.run(until=1200.0)
     recorder = sim.recorder
     copy = pickle.loads(pickle.dumps(recorder))
+    clusters = sim.control.clusters.values()
     named = {
-        "cluster": [(c.name, c.code) for c in sim.control.clusters.values()],
+        "cluster": [(c.name, c.code) for c in clusters],
+        "service": [(s.name, s.code) for c in clusters for s in c.services.values()],
         "container_instance": [(i.arn, i.code) for i in sim.control.instances],
+        "availability_zone": [(i.zone, i.zone_code) for i in sim.control.instances],
     }
     for field, codes in named.items():
         assert codes and all(code >= 0 for _, code in codes), field
         for kept in (recorder, copy):
-            for name in ("tasks", "series", "instances", "events", "placements"):
-                book = getattr(kept, name).books[field]
-                assert book is kept.shared[field], (field, name)
-                assert all(book[value] == code for value, code in codes), (field, name)
+            channels = [kept.tasks, kept.series, kept.instances, kept.events, kept.placements]
+            having = [channel for channel in channels if field in channel.books]
+            assert kept.tasks in having, field
+            for channel in having:
+                book = channel.books[field]
+                assert book is kept.shared[field], (field, channel.name)
+                assert all(book[value] == code for value, code in codes), (field, channel.name)
     placed = recorder.frames()["placements"].container_instance.dropna()
     assert set(placed) <= {arn for arn, _ in named["container_instance"]}
 
@@ -479,6 +488,14 @@ def test_a_change_record_without_its_instance_is_refused_when_packed(build):
     channel.write(channel.row(0.0, 256, CHANGE["reserved"], cluster, 512, -1))
     with native_build(metrics_module, build), pytest.raises(ValueError, match="no cluster"):
         channel.pack(limit=1)
+
+
+def test_task_statuses_have_the_fixed_codes_the_control_plane_writes():
+    books = Recorder().tasks.books  # asked in reverse: a book would give first-seen codes
+    assert all(books["last_status"][s.name] == s for s in reversed(TaskStatus))
+    desired = metrics_module.DESIRED_STATUS
+    assert all(books["desired_status"][s.value] == desired[s] for s in reversed(DesiredStatus))
+    assert sorted(desired.values()) == list(range(len(DesiredStatus)))
 
 
 def test_the_series_record_is_the_one_the_expansion_reads():

@@ -34,6 +34,7 @@ from ecssim.errors import EcssimError
 from ecssim.gcpause import cyclic_gc_paused
 from ecssim.metrics import (
     CHANGE,
+    DESIRED_STATUS,
     METRIC,
     Channel,
     EventRow,
@@ -84,7 +85,6 @@ _DESIRED_STOPPED = DesiredStatus.STOPPED
 _EXITED = StopCode.ESSENTIAL_CONTAINER_EXITED
 _FAILED_TO_START = StopCode.TASK_FAILED_TO_START
 #: ``TaskStatus`` names by value: a list index costs a tenth of an enum's ``.name``.
-_STATUS_NAMES = [status.name for status in sorted(TaskStatus)]
 assert all(status == i for i, status in enumerate(sorted(TaskStatus)))  # values 0, 1, 2, ...
 _DRAINING = InstanceStatus.DRAINING
 _AZ = "ecs.availability-zone"
@@ -356,6 +356,7 @@ class ControlPlane:
                     awsvpc_trunking=awsvpc_trunking,
                 )
                 instance.code = self.recorder.code("container_instance", instance.arn)
+                instance.zone_code = self.recorder.code("availability_zone", instance.zone)
                 instance.agent = Agent(
                     self.env, self, instance, self.params, self.streams, f"agent:{seq}", boot_rng
                 )
@@ -1406,15 +1407,15 @@ class ControlPlane:
                 task.exit_code,
                 task.desired_stopped_at,
                 task.cluster.code,
-                books["service"][service.name if service else None],
+                service.code if service else -1,
                 books["group"][task.group],
                 books["family"][definition.family],
                 books["launch_type"][task.launch_type],
                 -1,  # capacity_provider
                 instance.code if instance else -1,  # container_instance
-                books["availability_zone"][instance.zone if instance else None],
-                books["last_status"][_STATUS_NAMES[task.last_status]],
-                books["desired_status"][str(task.desired_status)],
+                instance.zone_code if instance else -1,
+                task.last_status,  # its code (metrics.TASK_STATUSES)
+                DESIRED_STATUS[task.desired_status],
                 books["stop_code"][task.stop_code],
             )
         )
@@ -1481,6 +1482,7 @@ class ControlPlane:
             request=dict(request or {}),
             created_at=self.now,
         )
+        service.code = self.recorder.code("service", name)
         cluster.services[name] = service
         self._new_deployment(service, definition)
         self._service_levels(service)

@@ -189,6 +189,7 @@ class InstanceRecord:
         "stopped_at",
         "tasks",
         "zone",
+        "zone_code",
     )
 
     def __init__(
@@ -238,9 +239,9 @@ class InstanceRecord:
         self.row = -1
         self.tasks: dict[str, Task] = {}  # tasks placed here and not yet STOPPED
         self.agent: Agent | None = None
-        #: The instance's code in its recorder's channels (``Recorder.code``), set at launch:
-        #: the rows of a task's reservation and of its end write it as it is.
-        self.code = -1
+        #: The instance's code and its zone's in its recorder's channels (``Recorder.code``),
+        #: set at launch: the rows of a task's reservation and of its end write them as they are.
+        self.code = self.zone_code = -1
 
     @property
     def connected(self) -> bool:
@@ -290,6 +291,7 @@ class ServiceRecord:
         "arn",
         "az_rebalancing",
         "cluster",
+        "code",
         "completed",
         "constraints",
         "created_at",
@@ -342,6 +344,7 @@ class ServiceRecord:
         self.name = name
         self.arn = arn("service", f"{cluster.name}/{name}")
         self.cluster = cluster
+        self.code = -1  # its code in its recorder's channels (Recorder.code), set on creation
         self.task_definition = task_definition
         self.desired_count = desired_count
         self.strategies = strategies
