@@ -253,7 +253,8 @@ class _Codebook(dict[Any, int]):
         for part in parts:
             used[part + 1] = True  # each chunk's type holds its codes + 1 (Channel.pack)
         present = used[1:].nonzero()[0]
-        order = sorted(range(len(present)), key=lambda i: values[present[i]])
+        held = [values[code] for code in present.tolist()]  # the values present, by code
+        order = sorted(range(len(held)), key=held.__getitem__)
         # The new code of each old one, indexed by old code + 1 so that -1 stays -1.
         recode = np.full(len(values) + 1, -1, dtype=_code_dtype(len(present)))
         recode[present[order] + 1] = np.arange(len(present))
@@ -262,7 +263,7 @@ class _Codebook(dict[Any, int]):
         for part in parts:
             codes[at : at + len(part)] = recode[part + 1]
             at += len(part)
-        names = [values[present[i]] for i in order]
+        names = [held[i] for i in order]
         # pandas' own dtype for the names (str on pandas 3), as the other channels' categoricals.
         categories = pd.Index(names) if names else pd.Index([], dtype=object)
         return pd.Categorical.from_codes(codes, categories=categories)
