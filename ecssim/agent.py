@@ -92,6 +92,30 @@ _FIRE = (_Step._fire,)
 _new = object.__new__
 
 
+class _Boot:
+    """An instance's boot timer, scheduled as a :class:`_Step` is: what SimPy's step reads.
+
+    Stale when the instance went down meanwhile (the agent's boots moved on): cheaper than a
+    ``Timeout`` and a closure, which every instance of a cluster paid at launch.
+    """
+
+    __slots__ = ("agent", "boots", "callbacks")
+    _ok = True
+    _value = None
+
+    def __init__(self, agent: Agent, boots: int) -> None:
+        self.agent = agent
+        self.boots = boots
+        self.callbacks: tuple[Callable[[_Boot], None], ...] | None = _BOOTED
+
+    @staticmethod
+    def _fire(event: _Boot) -> None:
+        event.agent._booted(event.boots)
+
+
+_BOOTED = (_Boot._fire,)
+
+
 class _Backlog:
     """Stands in for the control plane while the agent is disconnected: keeps the reports.
 
@@ -201,9 +225,9 @@ class Agent:
     # -- boot ------------------------------------------------------------------------------------
     def _boot(self) -> None:
         self._boots += 1
-        boots = self._boots
         boot = self.params.instance_boot.sample(self.boot_rng)
-        self.env.timeout(boot).callbacks.append(lambda _e: self._booted(boots))
+        env = self.env
+        env._queue.push(env._now + boot, NORMAL, _Boot(self, self._boots))
 
     def _booted(self, boots: int) -> None:
         if boots != self._boots or not self.alive or self.instance.row >= 0:

@@ -262,8 +262,16 @@ class ControlPlane:
         self._revision_behaviours = any(":" in key for key in self.behaviours)
 
     def _instance_event(self, kind: str, message: str, instance: InstanceRecord) -> None:
-        """Record an event about a container instance in its cluster."""
-        self.event(kind, message, cluster=instance.cluster.name, instance=instance)
+        """Record an event about a container instance in its cluster.
+
+        Its row goes straight in as numbers and codes (``EventRow``'s ``t``, then the codes of
+        ``kind``, cluster, service and instance, then its texts), as a stopped task's row does:
+        registering 10,000 instances made 10,000 named rows through the generic ``append``.
+        """
+        events = self.recorder.events
+        kind_code = events.books["kind"][kind]
+        events.write(events.row(self.env._now, kind_code, instance.cluster.code, -1, instance.code))
+        events.extend_text((None, message))  # task_arn, message
 
     # -- clusters and task definitions ---------------------------------------------------------
     def create_cluster(self, name: str, settings: dict[str, Any] | None = None) -> ClusterRecord:
@@ -394,13 +402,11 @@ class ControlPlane:
             registered_at=now,
         )
         cluster.instances.append(instance)
-        name = cluster.name
         self._registered(cluster, instance, 1)
-        self.event(
+        self._instance_event(
             "instance_registered",
             f"Container instance {instance.id} registered ({itype.name}, {instance.zone}).",
-            cluster=name,
-            instance=instance,
+            instance,
         )
         self._capacity_changed(cluster)
 
