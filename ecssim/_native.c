@@ -579,14 +579,26 @@ expand(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     Py_ssize_t n_words, n_out_words, n_kinds, n_plan, n_info, n_levels;
     int64_t *in_words = vector(args[0], NPY_INT64, 0, &n_words, "expand", "records");
-    int64_t *out_words =
-        in_words ? vector(args[1], NPY_INT64, 1, &n_out_words, "expand", "out") : NULL;
-    int64_t *rows = out_words ? vector(args[2], NPY_INT64, 0, &n_kinds, "expand", "rows") : NULL;
-    int64_t *plan = rows ? vector(args[3], NPY_INT64, 0, &n_plan, "expand", "plan") : NULL;
-    int64_t *info =
-        plan ? vector(args[4], NPY_INT64, 0, &n_info, "expand", "level_info") : NULL;
-    int64_t *levels =
-        info ? vector(args[5], NPY_INT64, 1, &n_levels, "expand", "levels") : NULL;
+    if (in_words == NULL) {
+        return NULL;
+    }
+    int64_t *out_words = vector(args[1], NPY_INT64, 1, &n_out_words, "expand", "out");
+    if (out_words == NULL) {
+        return NULL;
+    }
+    int64_t *rows = vector(args[2], NPY_INT64, 0, &n_kinds, "expand", "rows");
+    if (rows == NULL) {
+        return NULL;
+    }
+    int64_t *plan = vector(args[3], NPY_INT64, 0, &n_plan, "expand", "plan");
+    if (plan == NULL) {
+        return NULL;
+    }
+    int64_t *info = vector(args[4], NPY_INT64, 0, &n_info, "expand", "level_info");
+    if (info == NULL) {
+        return NULL;
+    }
+    int64_t *levels = vector(args[5], NPY_INT64, 1, &n_levels, "expand", "levels");
     if (levels == NULL) {
         return NULL;
     }

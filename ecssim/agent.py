@@ -62,22 +62,31 @@ _STOPPING = TaskStatus.STOPPING
 _DEPROVISIONING = TaskStatus.DEPROVISIONING
 
 
-class _Step:
-    """A scheduled lifecycle step: what SimPy's ``Environment.step`` reads of an event, no more.
+class _Timer:
+    """What SimPy's ``Environment.step`` reads of an event, no more: the agent's timers.
 
-    ``step`` pops the event, calls its ``callbacks`` and then reads ``_ok``; a step is always
-    ok, so those are class attributes and the one callback is a shared tuple. Not a
+    ``step`` pops the event, calls its ``callbacks`` and then reads ``_ok``; a timer is always
+    ok, so those are class attributes and its one callback is a shared tuple. Not a
     ``simpy.Event``: an event carries a ``__dict__`` beside its slots and a fresh callbacks
-    list, and a step is made twice a lifecycle. Cheaper than a ``Timeout`` plus a closure;
-    stale when the task's token has moved on (the step was cancelled) or the agent is gone.
+    list. Cheaper than a ``Timeout`` plus a closure. Pushed onto the environment's queue at
+    its time with SimPy's ``NORMAL`` priority, as ``Environment.schedule`` would.
     """
 
-    __slots__ = ("agent", "callbacks", "step", "task", "token")
+    __slots__ = ("agent", "callbacks")
     _ok = True
     _value = None
-    # Made and filled by Agent._after alone, without an ``__init__`` (a call a step).
     agent: Agent
-    callbacks: tuple[Callable[[_Step], None], ...] | None
+    callbacks: tuple[Callable[[Any], None], ...] | None
+
+
+class _Step(_Timer):
+    """A scheduled lifecycle step, made twice a lifecycle.
+
+    Stale when the task's token has moved on (the step was cancelled) or the agent is gone.
+    """
+
+    __slots__ = ("step", "task", "token")
+    # Made and filled by Agent._after alone, without an ``__init__`` (a call a step).
     step: Callable[[Task], None]
     task: Task
     token: int
@@ -92,21 +101,18 @@ _FIRE = (_Step._fire,)
 _new = object.__new__
 
 
-class _Boot:
-    """An instance's boot timer, scheduled as a :class:`_Step` is: what SimPy's step reads.
+class _Boot(_Timer):
+    """An instance's boot timer.
 
-    Stale when the instance went down meanwhile (the agent's boots moved on): cheaper than a
-    ``Timeout`` and a closure, which every instance of a cluster paid at launch.
+    Stale when the instance went down meanwhile (its agent's boots moved on).
     """
 
-    __slots__ = ("agent", "boots", "callbacks")
-    _ok = True
-    _value = None
+    __slots__ = ("boots",)
 
     def __init__(self, agent: Agent, boots: int) -> None:
         self.agent = agent
         self.boots = boots
-        self.callbacks: tuple[Callable[[_Boot], None], ...] | None = _BOOTED
+        self.callbacks = _BOOTED
 
     @staticmethod
     def _fire(event: _Boot) -> None:

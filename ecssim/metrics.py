@@ -188,11 +188,14 @@ METRICS = (
     "memory_utilization",
 )
 METRIC = {name: code for code, name in enumerate(METRICS)}
-#: The task rows' statuses have fixed codes too: ``last_status``'s is the ``TaskStatus`` value
-#: and ``desired_status``'s is :data:`DESIRED_STATUS`'s, so a stopped task's row is written
-#: without looking its statuses up.
+#: The task rows' statuses have fixed codes too, their places in these tuples (the task
+#: channel's books are seeded with them): ``last_status``'s is the ``TaskStatus`` value and
+#: ``desired_status``'s is :data:`DESIRED_STATUS`'s, so a stopped task's row is written without
+#: looking its statuses up.
 TASK_STATUSES = tuple(status.name for status in sorted(TaskStatus))
-DESIRED_STATUS = {status: code for code, status in enumerate(DesiredStatus)}
+assert all(status == code for code, status in enumerate(sorted(TaskStatus)))  # 0, 1, 2, ...
+DESIRED_STATUSES = tuple(status.value for status in DesiredStatus)
+DESIRED_STATUS = {status: DESIRED_STATUSES.index(status.value) for status in DesiredStatus}
 
 #: The levels the control plane records as changes rather than as levels: ``(metric, per
 #: instance)`` each; a cluster's level otherwise. Each moves only with a task's reservation,
@@ -499,7 +502,7 @@ class Channel:
                 books["metric"] = _Codebook(METRICS)
             if name == "tasks":
                 books["last_status"] = _Codebook(TASK_STATUSES)
-                books["desired_status"] = _Codebook(tuple(status.value for status in DesiredStatus))
+                books["desired_status"] = _Codebook(DESIRED_STATUSES)
         self.books = books
         ids = [i for i, f in enumerate(fields) if f in CATEGORICAL]
         plain = [i for i, f in enumerate(fields) if i not in ids and hints[f] in _NUMBER_DTYPES]

@@ -84,9 +84,6 @@ _DESIRED_RUNNING = DesiredStatus.RUNNING
 _DESIRED_STOPPED = DesiredStatus.STOPPED
 _EXITED = StopCode.ESSENTIAL_CONTAINER_EXITED
 _FAILED_TO_START = StopCode.TASK_FAILED_TO_START
-#: A task's row writes its ``last_status`` as the status's value, which is its code in the task
-#: channel (``metrics.TASK_STATUSES``): the values must be 0, 1, 2, ...
-assert all(status == i for i, status in enumerate(sorted(TaskStatus)))
 _DRAINING = InstanceStatus.DRAINING
 _AZ = "ecs.availability-zone"
 
