@@ -418,9 +418,9 @@ def run_figures(mode: str, reps: int, ecssim_runner: EcssimRunner = ECSSIM_RUNNE
     return rows
 
 
-def _p6_run(n_tasks: int) -> dict:
+def _p6_run(n_tasks: int, *options: str) -> dict:
     out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.p6", str(n_tasks)],
+        [sys.executable, "-m", "benchmarks.p6", str(n_tasks), *options],
         capture_output=True,
         text=True,
         check=True,
@@ -435,11 +435,17 @@ def figure_p6(sizes: tuple[int, int]) -> list[Row]:
     Runs the first ``sizes`` arrivals of that day in fresh processes. The full mode's larger
     size is the whole million, measured; below a million (the quick mode) wall time is scaled
     from the larger run and peak RSS extrapolated along the line through both (the label says
-    so).
+    so). Right after the larger run the bare-SimPy floor runs the same arrivals in a fresh
+    process: the bound P6's time is read against (BENCHMARKS.md, "The floor on P6's day").
     """
     small, large = (_p6_run(n) for n in sizes)
+    floor = _p6_run(sizes[1], "--floor")
     target = 1_000_000
-    extra: list[Row] = []
+    span = "P6's whole day" if sizes[1] >= target else f"P6's first {sizes[1]:,} arrivals"
+    extra: list[Row] = [
+        Row(f"ref: bare-SimPy floor wall s, {span}", floor["wall_s"]),
+        Row(f"ref: ecssim / floor wall, {span}", large["wall_s"] / floor["wall_s"]),
+    ]
     if sizes[1] >= target:
         wall, rss, how = large["wall_s"], large["peak_rss_mib"], "measured"
         extra.append(

@@ -24,7 +24,7 @@ from benchmarks.naive_peer import (
     choose_spread_binpack,
     run_naive,
 )
-from benchmarks.workload import SHAPES, make_workload
+from benchmarks.workload import SHAPES, STOP_S, make_workload
 
 N_TASKS, N_INSTANCES = 200, 20
 
@@ -73,6 +73,23 @@ def test_floor_runs_every_lifecycle_with_the_stated_event_count():
     assert env.steps - 1 == r["events"]  # the last step() finds the queue empty
     last_end = np.max(w.arrival_s + w.pull_s + w.start_s + w.run_s + w.stop_s)
     assert r["sim_end_s"] == pytest.approx(last_end)
+
+
+def test_p6_runs_ecssim_or_the_floor_on_the_same_arrivals(capsys):
+    import json
+
+    from benchmarks import p6
+
+    runs = {}
+    for options in ([], ["--floor"]):
+        p6.main(["300", "40", *options])
+        runs[bool(options)] = json.loads(capsys.readouterr().out)
+    ecssim, floor = runs[False], runs[True]
+    assert ecssim["lifecycles"] == floor["lifecycles"] == 300
+    # ecssim stops a task at once when its essential container exits; the floor always spends
+    # the stop time, so its day ends that much later, never earlier.
+    assert 0.0 <= floor["simulated_s"] - ecssim["simulated_s"] <= STOP_S + 1e-9
+    assert floor["peak_rss_mib"] > 0
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
