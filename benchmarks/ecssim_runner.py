@@ -1,7 +1,8 @@
 """ecssim fed the same workload as the reference programs, for the ratio figures.
 
 Instances register at time 0, pulls take 1 s, container start 2 s, and each task's run time is
-replayed from the workload, so ecssim, the floor and the naive peer do the same work. ecssim
+replayed from the workload, so ecssim, the floor and the naive peer do the same work. The
+arrivals reach RunTask as a scenario workload's do (``ecssim.environment.TimedCalls``). ecssim
 does more per lifecycle than the floor: placement with [spread AZ, binpack memory], the agent's
 FIFO admission, and every metric channel on. One difference is in the floor's favour: a task
 whose only (essential) container exits stops at once in ecssim, while the floor always spends
@@ -20,6 +21,7 @@ import numpy as np
 from benchmarks.workload import Workload
 from ecssim.control.plane import strategies_from
 from ecssim.distributions import Fixed
+from ecssim.environment import TimedCalls
 from ecssim.parameters import SimParameters
 from ecssim.scenario.schema import TaskBehavior
 from ecssim.simulation import Simulation
@@ -97,14 +99,13 @@ def build(workload: Workload, n_instances: int, *, explain: bool = False) -> Sim
     definitions = [control.task_definition(family) for family in family_of.values()]
     strategies = tuple(strategies_from(STRATEGY))
 
-    def arrive() -> Iterator[object]:
-        env = sim.env
-        for t, kind in zip(_values(workload.arrival_s), _values(kinds), strict=True):
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            control.run_task("bench", definitions[kind], strategies=strategies, origin="bench")
+    run_task = control.run_task
 
-    sim.env.process(arrive())
+    def arrive(kind: int) -> None:
+        run_task("bench", definitions[kind], strategies=strategies, origin="bench")
+
+    # As a scenario's workload feeds its arrivals (Simulation._workload).
+    TimedCalls(sim.env, zip(_values(workload.arrival_s), _values(kinds), strict=True), arrive)
     return sim
 
 

@@ -16,12 +16,13 @@ own tuples and ``heapq``, with the same interface; tests run both.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from heapq import heappop, heappush
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import simpy
 from simpy.core import EmptySchedule, StopSimulation
-from simpy.events import NORMAL, Event
+from simpy.events import NORMAL, URGENT, Event
 
 try:
     from ecssim import _native
@@ -30,6 +31,8 @@ except ImportError:  # pragma: no cover - the twin is tested by switching it off
 
 #: The priority SimPy gives an event rescheduled after ``StopSimulation`` (before all others).
 _RESUME = -1
+
+T = TypeVar("T")
 
 
 class EventQueue(Protocol):
@@ -131,3 +134,64 @@ class Environment(simpy.Environment):
     def scheduled(self) -> int:
         """Events scheduled so far (each counted once, whether processed yet or not)."""
         return self._queue.scheduled
+
+
+class TimedCalls(Generic[T]):
+    """Call ``call(item)`` at each ``(time, item)`` of ``due`` (ascending times): arrivals.
+
+    Does what a SimPy process does that, for each item, yields a ``Timeout`` until the item's
+    time if it is later than now and then calls ``call``, with one entry on the queue, pushed
+    again after each call. The process pays a ``Timeout``, its own resumption and its
+    generator's frame for every item: about a tenth of a lifecycle's time in P6 (BENCHMARKS.md,
+    "Arrivals as timed calls"). The order of events is the process's: it starts at the current
+    time with SimPy's ``URGENT`` priority (the process's ``Initialize``), waits ``t - now`` with
+    ``NORMAL`` priority as a ``Timeout`` would (the same floating-point sum), calls the items
+    due at the same time in one step, and ends with an event of its own at the time it found
+    ``due`` exhausted (the process's end), so every other event keeps its place in the order and
+    the number of events stays the same. An exception from ``call`` propagates out of the step,
+    as it would out of the process.
+    """
+
+    __slots__ = ("_call", "_due", "_env", "_item", "callbacks")
+    _ok = True  # what Environment.step reads of an event (agent._Timer)
+    _value = None
+
+    def __init__(
+        self, env: Environment, due: Iterable[tuple[float, T]], call: Callable[[T], object]
+    ) -> None:
+        self._env = env
+        self._due = iter(due)
+        self._call = call
+        self._item: tuple[float, T] | None = None
+        self.callbacks: tuple[Callable[[Any], None], ...] | None = _START
+        env._queue.push(env._now, URGENT, self)
+
+    @staticmethod
+    def _start(self: TimedCalls[Any]) -> None:
+        self._next(next(self._due, None))
+
+    @staticmethod
+    def _fire(self: TimedCalls[Any]) -> None:
+        item = self._item
+        assert item is not None
+        self._call(item[1])  # its wait is over (``now`` may be an ulp short of its time)
+        self._next(next(self._due, None))
+
+    def _next(self, item: tuple[float, T] | None) -> None:
+        """Call ``item`` and those after it while they are due now; then wait for the next."""
+        env, call, due = self._env, self._call, self._due
+        now = env._now
+        while item is not None and not item[0] > now:
+            call(item[1])
+            item = next(due, None)
+        self._item = item
+        if item is None:
+            self.callbacks = ()  # the process's end event: nothing to call back
+            env._queue.push(now, NORMAL, self)
+            return
+        self.callbacks = _FIRE
+        env._queue.push(now + (item[0] - now), NORMAL, self)
+
+
+_START = (TimedCalls._start,)
+_FIRE = (TimedCalls._fire,)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import math
 import time
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from ecssim.control.plane import ControlPlane, ControlPlaneError, constraints_fr
 from ecssim.control.records import InstanceRecord
 from ecssim.control.selectors import resolve
 from ecssim.distributions import Distribution, parse_distribution, parse_mtbf
-from ecssim.environment import Environment
+from ecssim.environment import Environment, TimedCalls
 from ecssim.errors import InputError
 from ecssim.gcpause import cyclic_gc_paused
 from ecssim.metrics import Recorder
@@ -374,7 +375,7 @@ class Simulation:
         for service in scenario.services:
             ecs.create_service(**service)
         for workload in scenario.workloads:
-            sim.env.process(sim._workload(workload, scenario.duration_s))
+            sim._workload(workload, scenario.duration_s)
         for fault in scenario.faults:
             sim._fault(fault)
         for action in scenario.actions:
@@ -427,17 +428,13 @@ class Simulation:
         else:
             self.control.event("action", f"actions[{index}].{call}({_kwargs_text(request)})")
 
-    def _workload(self, workload: Workload, duration_s: float) -> Generator[simpy.Event, Any, None]:
-        env = self.env
-        origin = f"workload[{workload.index}]"
-        rng = self.streams.get(f"{origin}:arrivals")
+    def _workload(self, workload: Workload, duration_s: float) -> TimedCalls[None]:
+        """Feed the workload's arrivals to RunTask from now until it stops (or the run ends)."""
+        rng = self.streams.get(f"workload[{workload.index}]:arrivals")
         arrivals = workload.arrivals
         stop = min(workload.stop_s, duration_s)
-        definition = self.control.task_definition(workload.task_definition)
-        strategies = strategies_from(workload.placement_strategy)
-        constraints = constraints_from(workload.placement_constraints)
 
-        def times() -> Generator[float, None, None]:
+        def times() -> Iterator[float]:
             if arrivals.kind == "times":
                 yield from sorted(t for t in arrivals.times_s if t >= workload.start_s)
                 return
@@ -455,13 +452,20 @@ class Simulation:
                     continue
                 yield t
 
-        for t in times():
-            if t >= stop:
-                return
-            if t > env.now:
-                yield env.timeout(t - env.now)
+        due = ((t, None) for t in itertools.takewhile(lambda t: t < stop, times()))
+        return TimedCalls(self.env, due, self._arrival(workload))
+
+    def _arrival(self, workload: Workload) -> Callable[[None], None]:
+        """RunTask for one of ``workload``'s arrivals; a failure is recorded, not raised."""
+        origin = f"workload[{workload.index}]"
+        definition = self.control.task_definition(workload.task_definition)
+        strategies = strategies_from(workload.placement_strategy)
+        constraints = constraints_from(workload.placement_constraints)
+        run_task = self.control.run_task
+
+        def arrive(_: None) -> None:
             with contextlib.suppress(ControlPlaneError):  # recorded as a failure row
-                self.control.run_task(
+                run_task(
                     workload.cluster,
                     definition,
                     count=workload.count,
@@ -471,6 +475,8 @@ class Simulation:
                     started_by=origin,
                     origin=origin,
                 )
+
+        return arrive
 
     def _fault(self, fault: Fault) -> None:
         name = f"fault[{fault.index}]"

@@ -11,9 +11,10 @@ import simpy
 from conftest import NATIVE_BUILDS, native_build
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from simpy.events import URGENT
 
 import ecssim.environment as environment_module
-from ecssim.environment import Environment, _HeapQueue
+from ecssim.environment import Environment, TimedCalls, _HeapQueue
 
 
 def _built(build: str) -> AbstractContextManager[None]:
@@ -143,3 +144,83 @@ def test_run_until_an_event_returns_its_value(build):
     assert env.peek() == float("inf") and env.now == 3.0
     with pytest.raises(simpy.core.EmptySchedule):
         env.step()
+
+
+def _arrivals_trace(env: Environment, times: list[float], stops: list[float], timed: bool):
+    """Arrivals at ``times`` among timeouts, a process and an URGENT event due at the same
+    instants, fed by a SimPy process or by ``TimedCalls``; every call and tick in order."""
+    trace: list[tuple[Any, ...]] = []
+
+    def tick(name: str) -> Any:
+        return lambda _event: trace.append(("tick", name, env.now))
+
+    def arrive(item: int) -> None:
+        trace.append(("arrive", item, env.now))
+        if item % 3 == 0:  # a call that schedules for now, as RunTask's steps do
+            env.timeout(0.0).callbacks.append(tick(f"after {item}"))
+
+    for t in sorted({0.0, *times}):
+        env.timeout(t).callbacks.append(tick(f"before {t}"))
+    due = list(enumerate(times))
+    if timed:
+        TimedCalls(env, ((t, i) for i, t in due), arrive)
+    else:
+
+        def feed() -> Iterator[simpy.Event]:
+            for i, t in due:
+                if t > env.now:
+                    yield env.timeout(t - env.now)
+                arrive(i)
+
+        env.process(feed())
+    succeeded = env.event()
+    succeeded.callbacks.append(tick("succeeded"))
+    succeeded.succeed()  # NORMAL priority at 0, scheduled after the feed was started
+    urgent = env.event()
+    urgent.callbacks.append(tick("urgent"))
+    urgent._ok, urgent._value = True, None
+    env.schedule(urgent, URGENT)  # as an interrupt is: after the feed's start, before the rest
+    for t in sorted({0.0, *times}):
+        env.timeout(t).callbacks.append(tick(f"after {t}"))
+    for stop in stops:
+        env.run(until=stop)
+        trace.append(("stopped", env.now))
+    env.run()
+    trace.append(("end", env.now, env.scheduled))
+    return trace
+
+
+@pytest.mark.parametrize("build", NATIVE_BUILDS)
+@settings(max_examples=100, deadline=None)
+@given(
+    times=st.lists(
+        st.sampled_from([0.0, 0.1, 0.2, 0.1 + 0.2, 1.0 / 3.0, 0.9, 1.0, 2.5]), max_size=12
+    ).map(sorted),
+    stops=st.sets(st.sampled_from([0.1, 0.3, 1.0, 2.0]), max_size=2).map(sorted),
+)
+def test_timed_calls_run_in_the_order_of_the_process_they_replace(build, times, stops):
+    """The same arrivals, the same trace: ties with other events, items due at the start, several
+    due at once, waits that end an ulp away from the item's time (0.2 + (0.9 - 0.2) is
+    0.8999999999999999), runs stopped between; the same number of events."""
+    traces = []
+    for timed in (False, True):
+        with _built(build):
+            env = Environment(initial_time=0.0)
+        traces.append(_arrivals_trace(env, times, stops, timed))
+    assert traces[1] == traces[0]
+    assert [entry[1] for entry in traces[1] if entry[0] == "arrive"] == list(range(len(times)))
+
+
+@pytest.mark.parametrize("build", NATIVE_BUILDS)
+def test_an_exception_from_a_timed_call_ends_the_run(build):
+    with _built(build):
+        env = Environment(initial_time=0.0)
+
+    def arrive(item: str) -> None:
+        if item == "bad":
+            raise ValueError("model error")
+
+    TimedCalls(env, [(1.0, "ok"), (2.0, "bad"), (3.0, "never")], arrive)
+    with pytest.raises(ValueError, match="model error"):
+        env.run()
+    assert env.now == 2.0
