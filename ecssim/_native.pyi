@@ -29,6 +29,7 @@ def expand(
     levels: np.ndarray,
     width: int,
 ) -> None: ...
+def write_rows(buffer: bytearray, formats: bytes, *values: Any) -> None: ...
 
 class Queue:
     scheduled: int

@@ -438,19 +438,20 @@ class Channel:
 
     A row's numbers, then its ids and names (the :data:`CATEGORICAL` columns) coded by
     per-column :class:`_Codebook` s (:attr:`number_fields` is the order) are packed by one
-    ``struct`` call into a fixed-size binary record (``float64`` for float columns, ``int64``
-    for integers and codes, a byte for booleans) at the end of one ``bytearray``; its free text
+    call (``_native.write_rows``, or ``struct`` without the compiled module) into a fixed-size
+    binary record (``float64`` for float columns, ``int64`` for integers and codes, a byte for
+    booleans) at the end of one ``bytearray``; its free text
     (ARNs, reasons, messages) goes to a list. Every :data:`COMPACT_ROWS` rows (:meth:`pack`)
     numpy reads the records in place as one structured array and copies each column out.
     Before, the numbers went to a list of Python objects that ``np.fromiter`` converted one by
     one, about 200 instructions a number (BENCHMARKS.md, "Rows as binary records").
 
     :meth:`append` takes a row with names in the schema's field order, as ``list.append`` did.
-    The hot path may record coded rows itself: :meth:`rows` gives the packing function of
+    The hot path may record coded rows itself: :meth:`rows` gives the function that records
     ``k`` rows (the values of :attr:`number_fields` for each row, ids coded with
-    :attr:`books`; :attr:`row` is ``rows(1)``), and :attr:`write` appends what it returns,
-    as the control plane does for the series: ``t, value, metric, cluster, service,
-    container_instance``. Free text goes to :attr:`extend_text`.
+    :attr:`books`; :attr:`row` is ``rows(1)``), as the control plane does for the series:
+    ``t, value, metric, cluster, service, container_instance``. Free text goes to
+    :attr:`extend_text`.
     """
 
     __slots__ = (
@@ -472,7 +473,6 @@ class Channel:
         "number_fields",
         "row",
         "text_fields",
-        "write",
     )
 
     def __init__(
@@ -536,16 +536,14 @@ class Channel:
         self._chunks: list[dict[str, np.ndarray]] = []
 
     def _bind(self) -> None:
-        """The writers bound to this channel's buffers, and its packing functions, anew."""
-        self._packers: dict[int, Callable[..., bytes]] = {}
-        self.write = self._buffer.extend
+        """The writers bound to this channel's buffers, anew."""
+        self._packers: dict[int, Callable[..., None]] = {}
         self.extend_text = self._texts.extend
         self.row = self.rows(1)  # ``rows(1)`` without the call, for the hot path
 
     def __getstate__(self) -> dict[str, Any]:
-        # The packing functions are rebuilt where the channel is unpickled (Struct does not
-        # pickle); ``write`` and ``extend_text`` are bound again to the copied buffers.
-        skip = {"_packers", "write", "extend_text", "row"}
+        # The writers are bound again to the copied buffers where the channel is unpickled.
+        skip = {"_packers", "extend_text", "row"}
         return {name: getattr(self, name) for name in self.__slots__ if name not in skip}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -553,20 +551,20 @@ class Channel:
             setattr(self, name, value)
         self._bind()
 
-    def rows(self, k: int = 1) -> Callable[..., bytes]:
-        """The function packing ``k`` rows' numbers (given flat, in order) for :attr:`write`."""
+    def rows(self, k: int = 1) -> Callable[..., None]:
+        """The function recording ``k`` rows' numbers, given flat, in order."""
         packer = self._packers.get(k)
         if packer is None:
             record = self._record
             formats = "".join(_STRUCT_CODES[record[field].str] for field in self.number_fields)
-            packer = self._packers[k] = struct.Struct("<" + formats * k).pack
+            packer = self._packers[k] = _row_writer(self._buffer, formats * k)
         return packer
 
     def append(self, row: tuple[Any, ...]) -> None:
         """Record one row given with names, in the schema's field order."""
         # Each id through its column's codebook, in one C-level loop (``__missing__`` included).
         codes = map(dict.__getitem__, self._id_books, self._get_ids(row))
-        self.write(self.rows()(*self._get_plain(row), *codes))
+        self.rows()(*self._get_plain(row), *codes)
         self.extend_text(self._get_texts(row))
 
     def __len__(self) -> int:
@@ -601,7 +599,7 @@ class Channel:
             for j, field in enumerate(self.text_fields):
                 chunk[field] = columns[:, j].copy()
         self._chunks.append(chunk)
-        buffer.clear()  # in place: ``write`` and ``extend_text`` stay bound to these
+        buffer.clear()  # in place: the writers and ``extend_text`` stay bound to these
         texts.clear()
         return True
 
@@ -649,6 +647,25 @@ class Channel:
         return pd.DataFrame(data, columns=list(fields), copy=False)
 
 
+def _row_writer(buffer: bytearray, formats: str) -> Callable[..., None]:
+    """The function appending rows' numbers to ``buffer`` as ``struct`` packs ``"<" + formats``.
+
+    ``_native.write_rows`` converts each value once, straight into the buffer's new end; its
+    twin packs a ``bytes`` with ``struct`` and extends the buffer with it (BENCHMARKS.md, "Rows
+    written in place").
+    """
+    if _native is not None:
+        return partial(_native.write_rows, buffer, formats.encode("ascii"))
+    return partial(_write_rows_python, buffer.extend, struct.Struct("<" + formats).pack)
+
+
+def _write_rows_python(
+    extend: Callable[[bytes], None], pack: Callable[..., bytes], *values: Any
+) -> None:
+    """``_native.write_rows``' twin: ``values`` packed by ``pack`` and appended by ``extend``."""
+    extend(pack(*values))
+
+
 def _getter(indexes: list[int]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
     """``row -> tuple of row[i] for i in indexes`` in one C call where it can be.
 
@@ -673,9 +690,8 @@ class Recorder:
     """One :class:`Channel` per frame; recording a row is one ``append`` of a plain tuple.
 
     The series, a dozen rows a task lifecycle, is recorded by the control plane with codes
-    (``Channel.rows`` and ``Channel.write``). The channels pack their rows into column arrays
-    as they grow, so a run of a million task lifecycles keeps its results in a few hundred MiB
-    instead of many GiB.
+    (``Channel.rows``). The channels pack their rows into column arrays as they grow, so a run
+    of a million task lifecycles keeps its results in a few hundred MiB instead of many GiB.
 
     Attributes:
         placements: ``None`` unless placement explanations are on (``explain``).

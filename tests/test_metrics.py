@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -61,13 +62,13 @@ def test_recording_goes_on_through_bound_appends_after_a_pack():
     sim = Simulation.from_scenario(load_scenario(QUICKSTART))
     sim.run(until=3600.0)
     recorder = sim.recorder
-    tasks, write, row = len(recorder.tasks), recorder.series.write, recorder.series.rows()
+    tasks, row = len(recorder.tasks), recorder.series.rows()
     rows = len(recorder.series)
     recorder.compact(limit=1)
     assert not recorder.series._buffer and not recorder.tasks._buffer  # all packed
     assert (len(recorder.series), len(recorder.tasks)) == (rows, tasks)  # and nothing lost
-    # The hot path holds the series' bound ``write``: it must still record after a pack.
-    write(row(3600.0, 7, METRIC["tasks_running"], -1, -1, -1))
+    # The hot path holds the series' bound writer: it must still record after a pack.
+    row(3600.0, 7, METRIC["tasks_running"], -1, -1, -1)
     series = sim.result().series
     assert len(series) == rows + 1
     assert series.iloc[-1][["metric", "value"]].tolist() == ["tasks_running", 7.0]
@@ -111,15 +112,13 @@ def test_series_channel_frame_is_the_frame_of_its_rows(rows, packs):
         else:  # the hot path's form: codes from the channel's books
             books = channel.books
             t, metric, cluster, service, instance, value = row
-            channel.write(
-                channel.rows()(
-                    t,
-                    value,
-                    books["metric"][metric],
-                    books["cluster"][cluster],
-                    books["service"][service],
-                    books["container_instance"][instance],
-                )
+            channel.rows()(
+                t,
+                value,
+                books["metric"][metric],
+                books["cluster"][cluster],
+                books["service"][service],
+                books["container_instance"][instance],
             )
         if i in packs:
             channel.pack(limit=1)
@@ -244,7 +243,7 @@ def test_a_recorder_pickles_mid_run_and_goes_on_recording():
     copy = pickle.loads(pickle.dumps(sim.recorder))
     for name, frame in sim.recorder.frames().items():
         pd.testing.assert_frame_equal(copy.frames()[name], frame, obj=name)
-    copy.series.write(copy.series.rows()(3600.0, 7, METRIC["tasks_running"], -1, -1, -1))
+    copy.series.rows()(3600.0, 7, METRIC["tasks_running"], -1, -1, -1)
     assert len(copy.series) == len(sim.recorder.series) + 1
 
 
@@ -409,6 +408,67 @@ def test_the_compiled_expand_refuses_what_it_cannot_read():
     assert (levels == kept).all()  # nothing moved by a refused call
 
 
+#: A recorded row's values and their formats: float64, int64 (codes among them) and booleans.
+_ROW_VALUES = st.lists(
+    st.one_of(
+        st.tuples(st.just("d"), st.floats(allow_nan=True, allow_infinity=True)),
+        st.tuples(st.just("d"), st.integers(-(2**53), 2**53)),  # an int as a float column's
+        st.tuples(st.just("q"), st.integers(-(2**63), 2**63 - 1)),
+        st.tuples(st.just("q"), st.booleans()),  # a bool is an int
+        st.tuples(st.just("?"), st.one_of(st.booleans(), st.none(), st.integers(0, 3))),
+    ),
+    min_size=1,
+    max_size=80,  # past the compiled writer's 64 values on the stack
+)
+
+
+@pytest.mark.parametrize("build", NATIVE_BUILDS)
+@given(rows=st.lists(_ROW_VALUES, min_size=1, max_size=4))
+def test_rows_are_written_as_struct_packs_them(build, rows):
+    """The channels' row writer, compiled or not: struct's little-endian bytes, row after row,
+    onto the bytes already there."""
+    buffer = bytearray(b"kept")
+    expected = bytearray(b"kept")
+    with native_build(metrics_module, build):
+        for row in rows:
+            formats = "".join(code for code, _ in row)
+            values = [value for _, value in row]
+            metrics_module._row_writer(buffer, formats)(*values)
+            expected += struct.pack("<" + formats, *values)
+    assert bytes(buffer) == bytes(expected)
+
+
+@pytest.mark.parametrize("build", NATIVE_BUILDS)
+def test_a_row_that_cannot_be_written_writes_nothing(build):
+    buffer = bytearray(b"kept")
+    with native_build(metrics_module, build):
+        write = metrics_module._row_writer(buffer, "dqq")
+        with pytest.raises((OverflowError, struct.error)):
+            write(1.0, 2, 2**63)  # beyond int64
+        with pytest.raises((TypeError, struct.error)):
+            write(1.0, 2.5, 3)  # a float for an int64
+        with pytest.raises((TypeError, struct.error)):
+            write(1.0, 2)  # a value short
+    assert buffer == b"kept"
+
+
+@pytest.mark.skipif(_native is None, reason="ecssim._native not built")
+def test_the_compiled_row_writer_refuses_what_it_cannot_write():
+    buffer = bytearray()
+    with pytest.raises(TypeError, match="buffer must be a bytearray"):
+        _native.write_rows(b"", b"d", 1.0)
+    with pytest.raises(TypeError, match="formats must be bytes"):
+        _native.write_rows(buffer, "d", 1.0)
+    with pytest.raises(TypeError, match="2 formats but 1 values"):
+        _native.write_rows(buffer, b"dd", 1.0)
+    with pytest.raises(ValueError, match="unknown format i"):
+        _native.write_rows(buffer, b"di", 1.0, 2)
+    # Exported, as while numpy reads the records in a pack: the buffer cannot grow.
+    with memoryview(buffer), pytest.raises(BufferError):
+        _native.write_rows(buffer, b"d", 1.0)
+    assert buffer == b""
+
+
 #: A change record of each kind: its CHANGE_RECORDS name, and the arguments drawn for it.
 _CHANGES = st.one_of(
     st.tuples(
@@ -443,15 +503,13 @@ def _check_change_records(changes, packs, pickled) -> None:
         instance = f"arn:ci/{number}"
         cluster = "prod" if number % 3 else "dev"  # an instance is in one cluster
         t = float(i)
-        channel.write(
-            channel.row(
-                t,
-                value,
-                CHANGE[kind],
-                books["cluster"][cluster],
-                memory,
-                books["container_instance"][instance],
-            )
+        channel.row(
+            t,
+            value,
+            CHANGE[kind],
+            books["cluster"][cluster],
+            memory,
+            books["container_instance"][instance],
         )
         for level, amount in CHANGE_RECORDS[kind]:
             metric, per_instance = CHANGED_LEVELS[level]
@@ -485,7 +543,7 @@ def _check_change_records(changes, packs, pickled) -> None:
 def test_a_change_record_without_its_instance_is_refused_when_packed(build):
     channel = Channel("series")
     cluster = channel.books["cluster"]["prod"]
-    channel.write(channel.row(0.0, 256, CHANGE["reserved"], cluster, 512, -1))
+    channel.row(0.0, 256, CHANGE["reserved"], cluster, 512, -1)
     with native_build(metrics_module, build), pytest.raises(ValueError, match="no cluster"):
         channel.pack(limit=1)
 

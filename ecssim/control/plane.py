@@ -209,11 +209,11 @@ class ControlPlane:
         # rows through the named path.
         now, series, at = self.env.now, self.recorder.series, cluster.code
         # fmt: off
-        series.write(series.rows(3)(
+        series.rows(3)(
             now, cluster.cpu_registered, _CPU_REGISTERED, at, -1, -1,
             now, cluster.memory_registered, _MEMORY_REGISTERED, at, -1, -1,
             now, cluster.instances_active, _INSTANCES_ACTIVE, at, -1, -1,
-        ))
+        )
         # fmt: on
 
     def event(
@@ -267,7 +267,7 @@ class ControlPlane:
         """
         events = self.recorder.events
         kind_code = events.books["kind"][kind]
-        events.write(events.row(self.env._now, kind_code, instance.cluster.code, -1, instance.code))
+        events.row(self.env._now, kind_code, instance.cluster.code, -1, instance.code)
         events.extend_text((None, message))  # task_arn, message
 
     # -- clusters and task definitions ---------------------------------------------------------
@@ -909,16 +909,13 @@ class ControlPlane:
         # One change record for the four or five levels this moves: t, the CPU, the record's
         # code, the cluster's, the memory (in the service's field) and the instance's code. The
         # series works out the levels' rows when it packs (metrics.CHANGE_RECORDS).
-        series = self.recorder.series
-        series.write(
-            series.row(
-                self.env._now,
-                cpu,
-                _CHANGE_RESERVED_PENDING if pending else _CHANGE_RESERVED,
-                cluster.code,
-                memory,
-                instance.code,
-            )
+        self.recorder.series.row(
+            self.env._now,
+            cpu,
+            _CHANGE_RESERVED_PENDING if pending else _CHANGE_RESERVED,
+            cluster.code,
+            memory,
+            instance.code,
         )
 
     def _release(self, task: Task) -> None:
@@ -1100,8 +1097,7 @@ class ControlPlane:
         if old != _RUNNING and status != _RUNNING and (old < _RUNNING) == (status < _RUNNING):
             return  # still starting, or still on its way out: no level changes
         cluster = task.cluster
-        now, series = self.env._now, self.recorder.series
-        at, write, row = cluster.code, series.write, series.row
+        now, row, at = self.env._now, self.recorder.series.row, cluster.code
         if self.usage_families and task.task_definition.family in self.usage_families:
             if status == _RUNNING:
                 self._running_reserved(task, 1)
@@ -1112,18 +1108,18 @@ class ControlPlane:
             cluster.tasks_pending -= 1
             if status == _RUNNING:  # one record for both levels
                 cluster.tasks_running += 1
-                write(row(now, 0, _CHANGE_STARTED, at, -1, -1))
+                row(now, 0, _CHANGE_STARTED, at, -1, -1)
             else:
-                write(row(now, -1, _CHANGE_PENDING, at, -1, -1))
+                row(now, -1, _CHANGE_PENDING, at, -1, -1)
         elif old == _RUNNING:
             cluster.tasks_running -= 1
-            write(row(now, -1, _CHANGE_RUNNING, at, -1, -1))
+            row(now, -1, _CHANGE_RUNNING, at, -1, -1)
             if task.service is not None:
                 self._service_levels(task.service)
                 self.wake(task.service)
         if status == _RUNNING and old >= _RUNNING:  # RUNNING again (no ECS path does this)
             cluster.tasks_running += 1
-            write(row(now, 1, _CHANGE_RUNNING, at, -1, -1))
+            row(now, 1, _CHANGE_RUNNING, at, -1, -1)
         if status == _RUNNING:
             service = task.service
             if service is not None and task.desired_status == _DESIRED_RUNNING:
@@ -1396,32 +1392,30 @@ class ControlPlane:
         definition = task.task_definition
         need = task.requirement
         service = task.service
-        tasks.write(
-            tasks.row(
-                definition.revision or 0,
-                need.cpu,
-                need.memory_mib,
-                task.created_at,
-                task.pull_started_at,
-                task.pull_stopped_at,
-                task.started_at,
-                task.stopping_at,
-                task.execution_stopped_at,
-                task.stopped_at,
-                task.exit_code,
-                task.desired_stopped_at,
-                task.cluster.code,
-                service.code if service else -1,
-                books["group"][task.group],
-                books["family"][definition.family],
-                books["launch_type"][task.launch_type],
-                -1,  # capacity_provider
-                instance.code if instance else -1,  # container_instance
-                instance.zone_code if instance else -1,
-                task.last_status,  # its code (metrics.TASK_STATUSES)
-                DESIRED_STATUS[task.desired_status],
-                books["stop_code"][task.stop_code],
-            )
+        tasks.row(
+            definition.revision or 0,
+            need.cpu,
+            need.memory_mib,
+            task.created_at,
+            task.pull_started_at,
+            task.pull_stopped_at,
+            task.started_at,
+            task.stopping_at,
+            task.execution_stopped_at,
+            task.stopped_at,
+            task.exit_code,
+            task.desired_stopped_at,
+            task.cluster.code,
+            service.code if service else -1,
+            books["group"][task.group],
+            books["family"][definition.family],
+            books["launch_type"][task.launch_type],
+            -1,  # capacity_provider
+            instance.code if instance else -1,  # container_instance
+            instance.zone_code if instance else -1,
+            task.last_status,  # its code (metrics.TASK_STATUSES)
+            DESIRED_STATUS[task.desired_status],
+            books["stop_code"][task.stop_code],
         )
         tasks.extend_text((task.arn, task.stopped_reason, task.started_by))
 
