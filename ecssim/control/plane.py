@@ -851,7 +851,7 @@ class ControlPlane:
         self._task_seq += 1
         # Positional: keyword arguments cost a lifecycle 2.4 % of its instructions (BENCHMARKS.md).
         task = Task(
-            f"{self._task_seq:032x}",
+            hex(self._task_seq)[2:].zfill(32),  # f"{seq:032x}" without parsing a format spec
             cluster,
             definition,
             group,
