@@ -29,7 +29,7 @@ import numpy as np
 from simpy.core import NORMAL
 
 from ecssim.distributions import Distribution, Fixed
-from ecssim.environment import Environment
+from ecssim.environment import Environment, Timer
 from ecssim.model.enums import TaskStatus
 from ecssim.parameters import SimParameters
 
@@ -62,21 +62,14 @@ _STOPPING = TaskStatus.STOPPING
 _DEPROVISIONING = TaskStatus.DEPROVISIONING
 
 
-class _Timer:
-    """What SimPy's ``Environment.step`` reads of an event, no more: the agent's timers.
+class _Timer(Timer):
+    """The agent's timers (``environment.Timer``): cheaper than a ``Timeout`` plus a closure.
 
-    ``step`` pops the event, calls its ``callbacks`` and then reads ``_ok``; a timer is always
-    ok, so those are class attributes and its one callback is a shared tuple. Not a
-    ``simpy.Event``: an event carries a ``__dict__`` beside its slots and a fresh callbacks
-    list. Cheaper than a ``Timeout`` plus a closure. Pushed onto the environment's queue at
-    its time with SimPy's ``NORMAL`` priority, as ``Environment.schedule`` would.
+    Pushed onto the environment's queue at their time with SimPy's ``NORMAL`` priority.
     """
 
-    __slots__ = ("agent", "callbacks")
-    _ok = True
-    _value = None
+    __slots__ = ("agent",)
     agent: Agent
-    callbacks: tuple[Callable[[Any], None], ...] | None
 
 
 class _Step(_Timer):

@@ -136,7 +136,24 @@ class Environment(simpy.Environment):
         return self._queue.scheduled
 
 
-class TimedCalls(Generic[T]):
+class Timer:
+    """What :meth:`Environment.step` reads of an event, no more: ecssim's own timers.
+
+    ``step`` pops the event, calls its ``callbacks`` and then reads ``_ok``; a timer is always
+    ok, so those are class attributes and its callbacks a shared tuple. Not a ``simpy.Event``:
+    an event carries a ``__dict__`` beside its slots and a fresh callbacks list. A timer is
+    pushed onto the environment's queue (``env._queue.push(time, priority, timer)``) where
+    ``Environment.schedule`` would push an event, without the call: the agent's lifecycle steps
+    and boots (``agent._Timer``) and :class:`TimedCalls`.
+    """
+
+    __slots__ = ("callbacks",)
+    _ok = True
+    _value = None
+    callbacks: tuple[Callable[[Any], None], ...] | None
+
+
+class TimedCalls(Timer, Generic[T]):
     """Call ``call(item)`` at each ``(time, item)`` of ``due`` (ascending times): arrivals.
 
     Does what a SimPy process does that, for each item, yields a ``Timeout`` until the item's
@@ -152,9 +169,7 @@ class TimedCalls(Generic[T]):
     ``call`` propagates out of the step, as it would out of the process.
     """
 
-    __slots__ = ("_call", "_due", "_env", "_item", "callbacks")
-    _ok = True  # what Environment.step reads of an event (agent._Timer)
-    _value = None
+    __slots__ = ("_call", "_due", "_env", "_item")
 
     def __init__(
         self, env: Environment, due: Iterable[tuple[float, T]], call: Callable[[T], object]
@@ -163,7 +178,7 @@ class TimedCalls(Generic[T]):
         self._due = iter(due)
         self._call = call
         self._item: tuple[float, T] | None = None
-        self.callbacks: tuple[Callable[[Any], None], ...] | None = _START
+        self.callbacks = _START
         env._queue.push(env._now, URGENT, self)
 
     @staticmethod
