@@ -440,9 +440,9 @@ class Channel:
     per-column :class:`_Codebook` s (:attr:`number_fields` is the order) are packed by one
     call (``_native.write_rows``, or ``struct`` without the compiled module) into a fixed-size
     binary record (``float64`` for float columns, ``int64`` for integers and codes, a byte for
-    booleans) at the end of one ``bytearray``; its free text
-    (ARNs, reasons, messages) goes to a list. Every :data:`COMPACT_ROWS` rows (:meth:`pack`)
-    numpy reads the records in place as one structured array and copies each column out.
+    booleans) at the end of one ``bytearray``; its free text (ARNs, reasons, messages) goes to a
+    list. Every :data:`COMPACT_ROWS` rows (:meth:`pack`) numpy reads the records in place as
+    one structured array and copies each column out.
     Before, the numbers went to a list of Python objects that ``np.fromiter`` converted one by
     one, about 200 instructions a number (BENCHMARKS.md, "Rows as binary records").
 
@@ -464,9 +464,9 @@ class Channel:
         "_id_books",
         "_levels",
         "_limit",
-        "_packers",
         "_record",
         "_texts",
+        "_writers",
         "books",
         "extend_text",
         "name",
@@ -537,13 +537,13 @@ class Channel:
 
     def _bind(self) -> None:
         """The writers bound to this channel's buffers, anew."""
-        self._packers: dict[int, Callable[..., None]] = {}
+        self._writers: dict[int, Callable[..., None]] = {}
         self.extend_text = self._texts.extend
         self.row = self.rows(1)  # ``rows(1)`` without the call, for the hot path
 
     def __getstate__(self) -> dict[str, Any]:
         # The writers are bound again to the copied buffers where the channel is unpickled.
-        skip = {"_packers", "extend_text", "row"}
+        skip = {"_writers", "extend_text", "row"}
         return {name: getattr(self, name) for name in self.__slots__ if name not in skip}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -553,12 +553,12 @@ class Channel:
 
     def rows(self, k: int = 1) -> Callable[..., None]:
         """The function recording ``k`` rows' numbers, given flat, in order."""
-        packer = self._packers.get(k)
-        if packer is None:
+        writer = self._writers.get(k)
+        if writer is None:
             record = self._record
             formats = "".join(_STRUCT_CODES[record[field].str] for field in self.number_fields)
-            packer = self._packers[k] = _row_writer(self._buffer, formats * k)
-        return packer
+            writer = self._writers[k] = _row_writer(self._buffer, formats * k)
+        return writer
 
     def append(self, row: tuple[Any, ...]) -> None:
         """Record one row given with names, in the schema's field order."""

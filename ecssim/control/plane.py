@@ -207,7 +207,7 @@ class ControlPlane:
         cluster.instances_active += sign
         # Three series rows as numbers (Channel.rows): registering 10,000 instances made 30,000
         # rows through the named path.
-        now, series, at = self.env.now, self.recorder.series, cluster.code
+        now, series, at = self.env._now, self.recorder.series, cluster.code
         # fmt: off
         series.rows(3)(
             now, cluster.cpu_registered, _CPU_REGISTERED, at, -1, -1,
