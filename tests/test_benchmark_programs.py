@@ -89,7 +89,6 @@ def test_p6_runs_ecssim_or_the_floor_on_the_same_arrivals(capsys):
     # ecssim stops a task at once when its essential container exits; the floor always spends
     # the stop time, so its day ends that much later, never earlier.
     assert 0.0 <= floor["simulated_s"] - ecssim["simulated_s"] <= STOP_S + 1e-9
-    assert floor["peak_rss_mib"] > 0
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
