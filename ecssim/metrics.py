@@ -441,8 +441,9 @@ class Channel:
     call (``_native.write_rows``, or ``struct`` without the compiled module) into a fixed-size
     binary record (``float64`` for float columns, ``int64`` for integers and codes, a byte for
     booleans) at the end of one ``bytearray``; its free text (ARNs, reasons, messages) goes to a
-    list. Every :data:`COMPACT_ROWS` rows (:meth:`pack`) numpy reads the records in place as
-    one structured array and copies each column out.
+    list. Every :data:`COMPACT_ROWS` rows (:meth:`pack`) numpy reads a copy of the records as
+    one structured array (never the bytearray itself, which a live view would pin) and copies
+    each column out.
     Before, the numbers went to a list of Python objects that ``np.fromiter`` converted one by
     one, about 200 instructions a number (BENCHMARKS.md, "Rows as binary records").
 
@@ -570,7 +571,7 @@ class Channel:
     def __len__(self) -> int:
         packed = sum(len(chunk[self.number_fields[0]]) for chunk in self._chunks)
         if self._levels is not None and self._buffer:  # change records are several rows each
-            records = np.frombuffer(self._buffer, dtype=self._record)
+            records = np.frombuffer(bytes(self._buffer), dtype=self._record)  # a copy: see pack
             return packed + self._levels.count(records["metric"])
         return packed + len(self._buffer) // self._record.itemsize
 
@@ -582,7 +583,12 @@ class Channel:
         buffer, texts = self._buffer, self._texts
         if not buffer or len(buffer) < self._record.itemsize * (limit or self._limit):
             return False
-        records = np.frombuffer(buffer, dtype=self._record)  # the rows in place, no copy
+        # numpy reads a copy of the records, not the bytearray itself: a view of it is an export,
+        # and while one lives the bytearray can neither grow nor be cleared. A view dies with the
+        # function that made it, unless something holds that function's frame: a sampling
+        # profiler's thread does (Dask's workers run one), and the clear below then failed with
+        # a BufferError. The copy costs a few milliseconds a pack of 200,000 records.
+        records = np.frombuffer(bytes(buffer), dtype=self._record)
         if self._levels is not None:
             records = self._levels.expand(records)  # a copy if it holds change records
         chunk: dict[str, np.ndarray] = {}
@@ -590,8 +596,8 @@ class Channel:
             book = self.books.get(field)
             # Codes: the smallest type that holds them so far, -1 and code + 1 (categorical).
             dtype = _code_dtype(len(book)) if book is not None else self._dtypes[field]
-            chunk[field] = records[field].astype(dtype)  # a copy: the buffer is reused
-        del records  # the buffer cannot be cleared while numpy reads it
+            chunk[field] = records[field].astype(dtype)  # a copy: the records are freed
+        del records  # the copy of the records, freed before the text columns are built
         if self.text_fields:
             flat = np.empty(len(texts), dtype=object)
             flat[:] = texts  # objects as they are (np.array would look into them)

@@ -58,6 +58,35 @@ def test_packing_channels_mid_run_gives_identical_frames():
     assert len(plain["series"]) > 100 and len(plain["tasks"]) > 10
 
 
+def test_records_read_by_numpy_never_pin_the_channel_s_buffer(monkeypatch):
+    """What numpy reads of the records may outlive the read: a sampling profiler's thread holds
+    the frames it samples, with their locals (Dask's workers run one). Packing and counting must
+    still leave the channel free to grow and to clear its records."""
+    held: list[np.ndarray] = []
+    expand, count = metrics_module._Levels.expand, metrics_module._Levels.count
+
+    def expand_held(self, records):
+        held.append(records)  # as a held frame of expand would keep its argument
+        return expand(self, records)
+
+    def count_held(self, metric):
+        held.append(metric)
+        return count(self, metric)
+
+    monkeypatch.setattr(metrics_module._Levels, "expand", expand_held)
+    monkeypatch.setattr(metrics_module._Levels, "count", count_held)
+    channel = Channel("series")
+    cluster = channel.books["cluster"]["prod"]
+    instance = channel.books["container_instance"]["arn:ci/1"]
+    for t in range(3):
+        channel.row(float(t), 256, CHANGE["reserved"], cluster, 512, instance)
+        assert len(channel) == 4 * (t + 1)  # counted while the buffer holds records
+    assert channel.pack(limit=1)
+    channel.row(3.0, -256, CHANGE["reserved"], cluster, -512, instance)
+    assert channel.pack(limit=1) and len(held) >= 5
+    assert channel.frame()["value"].tolist()[-4:] == [512.0, 1024.0, 512.0, 1024.0]
+
+
 def test_recording_goes_on_through_bound_appends_after_a_pack():
     sim = Simulation.from_scenario(load_scenario(QUICKSTART))
     sim.run(until=3600.0)
