@@ -469,7 +469,6 @@ class ClusterState:
         self,
         arn: str,
         ec2_instance_id: str,
-        *,
         cpu: int,
         memory_mib: int,
         eni_slots: int,
@@ -477,8 +476,11 @@ class ClusterState:
         attributes: Mapping[str, str],
         registered_at: float,
     ) -> int:
-        """Register a container instance as ACTIVE and connected; return its row."""
-        if max(cpu, memory_mib) >= NO_FIT:
+        """Register a container instance as ACTIVE and connected; return its row.
+
+        The control plane passes the arguments by position: it registers thousands at once.
+        """
+        if cpu >= NO_FIT or memory_mib >= NO_FIT:
             raise ValueError(
                 f"an instance with {cpu} CPU units and {memory_mib} MiB is larger than the "
                 f"placement engine ranks (below {NO_FIT})"

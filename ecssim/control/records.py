@@ -22,11 +22,13 @@ if TYPE_CHECKING:
     from ecssim.agent import Agent
 
 NAN = math.nan
-#: Enum members read on every task, as module constants: on Python 3.11 ``TaskStatus.X`` goes
-#: through the enum metaclass's attribute hook, several times the cost of a global.
+#: Enum members read on every task or instance, as module constants: on Python 3.11
+#: ``TaskStatus.X`` goes through the enum metaclass's attribute hook, several times the cost of
+#: a global.
 _PROVISIONING = TaskStatus.PROVISIONING
 _RUNNING = TaskStatus.RUNNING
 _DESIRED_RUNNING = DesiredStatus.RUNNING
+_REGISTERING = InstanceStatus.REGISTERING
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
@@ -38,6 +40,8 @@ def arn(resource: str, name: str) -> str:
 
 #: ``arn("task", "")``: a task's ARN is made once a lifecycle, without the call.
 _TASK_ARN = arn("task", "")
+#: ``arn("container-instance", "")``: an instance's ARN without the call, thousands a launch.
+_INSTANCE_ARN = arn("container-instance", "")
 
 
 class Task:
@@ -199,7 +203,6 @@ class InstanceRecord:
         cluster: ClusterRecord,
         instance_type: InstanceType,
         zone: str,
-        *,
         market: str,
         cpu: int,
         memory_mib: int,
@@ -207,8 +210,9 @@ class InstanceRecord:
         launched_at: float,
         awsvpc_trunking: bool = False,
     ) -> None:
+        # Positional: the control plane makes thousands in one launch (launch_instances).
         self.id = instance_id
-        self.arn = arn("container-instance", f"{cluster.name}/{instance_id}")
+        self.arn = f"{_INSTANCE_ARN}{cluster.name}/{instance_id}"
         self.ec2_instance_id = ec2_instance_id
         self.cluster = cluster
         self.instance_type = instance_type
@@ -235,7 +239,7 @@ class InstanceRecord:
         self.stopped_at = NAN
         self.down_since = NAN  # when the instance went down (EC2 stop, AZ outage); NaN while up
         self.drained = False  # the drain-complete event was logged for the current drain
-        self.status = InstanceStatus.REGISTERING
+        self.status = _REGISTERING
         self.row = -1
         self.tasks: dict[str, Task] = {}  # tasks placed here and not yet STOPPED
         self.agent: Agent | None = None
