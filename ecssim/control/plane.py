@@ -461,7 +461,7 @@ class ControlPlane:
             return  # deregistered meanwhile: its tasks were already forgotten
         cluster = instance.cluster
         state = cluster.state
-        was_draining = instance.status == InstanceStatus.DRAINING
+        was_draining = instance.status == _DRAINING
         state.set_connected(instance.row, False)
         state.set_status(instance.row, InstanceStatus.INACTIVE)
         if was_draining:
@@ -508,13 +508,13 @@ class ControlPlane:
 
         Checked for every instance before any changes (ECS rejects the call).
         """
-        if status not in (InstanceStatus.ACTIVE, InstanceStatus.DRAINING):
+        if status not in (_ACTIVE, _DRAINING):
             raise ControlPlaneError(
                 "InvalidParameterException",
                 "Container instance status can only be set to ACTIVE or DRAINING.",
             )
         for instance in instances:
-            if instance.status not in (InstanceStatus.ACTIVE, InstanceStatus.DRAINING):
+            if instance.status not in (_ACTIVE, _DRAINING):
                 raise ControlPlaneError(
                     "InvalidParameterException",
                     f"Container instance {instance.arn} is {instance.status.name}: only an "
@@ -523,7 +523,7 @@ class ControlPlane:
         for instance in instances:
             if instance.status == status:
                 continue
-            if status == InstanceStatus.DRAINING:
+            if status == _DRAINING:
                 self.drain(instance)
             else:
                 self.activate(instance)
@@ -535,10 +535,10 @@ class ControlPlane:
         by their services within minimumHealthyPercent / maximumPercent (``_reconcile``);
         standalone tasks are left alone.
         """
-        if instance.status != InstanceStatus.ACTIVE or instance.row < 0:
+        if instance.status != _ACTIVE or instance.row < 0:
             return
-        instance.cluster.state.set_status(instance.row, InstanceStatus.DRAINING)
-        instance.status = InstanceStatus.DRAINING
+        instance.cluster.state.set_status(instance.row, _DRAINING)
+        instance.status = _DRAINING
         instance.drained = False
         self._instance_event(
             "instance_draining",
@@ -548,7 +548,7 @@ class ControlPlane:
         services = []
         for task in instance.tasks.values():
             service = task.service
-            if service is not None and task.desired_status == DesiredStatus.RUNNING:
+            if service is not None and task.desired_status == _DESIRED_RUNNING:
                 if not service.daemon:
                     service.draining_tasks += 1
                 services.append(service)  # a daemon's desiredCount drops now (no target)
@@ -566,10 +566,10 @@ class ControlPlane:
 
     def activate(self, instance: InstanceRecord) -> None:
         """Set a DRAINING instance back to ACTIVE: it takes placements again."""
-        if instance.status != InstanceStatus.DRAINING:
+        if instance.status != _DRAINING:
             return
-        instance.cluster.state.set_status(instance.row, InstanceStatus.ACTIVE)
-        instance.status = InstanceStatus.ACTIVE
+        instance.cluster.state.set_status(instance.row, _ACTIVE)
+        instance.status = _ACTIVE
         self._undrain_counts(instance)
         self._instance_event(
             "instance_active",
@@ -581,7 +581,7 @@ class ControlPlane:
     def _undrain_counts(self, instance: InstanceRecord) -> None:
         for task in instance.tasks.values():
             service = task.service
-            if service is None or task.desired_status != DesiredStatus.RUNNING:
+            if service is None or task.desired_status != _DESIRED_RUNNING:
                 continue
             if not service.daemon:
                 service.draining_tasks -= 1
@@ -589,7 +589,7 @@ class ControlPlane:
 
     def _check_drained(self, instance: InstanceRecord) -> None:
         """Log, once per drain, when no service task is left on a DRAINING instance."""
-        if instance.drained or instance.status != InstanceStatus.DRAINING:
+        if instance.drained or instance.status != _DRAINING:
             return
         services = [t for t in instance.tasks.values() if t.service is not None]
         if any(not t.service.daemon for t in services):  # type: ignore[union-attr]
@@ -640,14 +640,14 @@ class ControlPlane:
                 "InvalidParameterException",
                 f"Container instance {instance.arn} is not registered.",
             )
-        running = [t for t in instance.tasks.values() if t.desired_status == DesiredStatus.RUNNING]
+        running = [t for t in instance.tasks.values() if t.desired_status == _DESIRED_RUNNING]
         if running and not force:
             raise ControlPlaneError(
                 "InvalidParameterException", "Found running tasks on the instance."
             )
         cluster = instance.cluster
         state = cluster.state
-        if instance.status == InstanceStatus.DRAINING:
+        if instance.status == _DRAINING:
             self._undrain_counts(instance)
         state.set_status(instance.row, InstanceStatus.INACTIVE)
         state.set_connected(instance.row, False)
@@ -849,11 +849,11 @@ class ControlPlane:
         cluster: ClusterRecord,
         definition: TaskDefinition,
         group: str,
-        *,
         service: ServiceRecord | None,
         started_by: str | None,
         draws: Draws,
     ) -> Task:
+        """A new task, PROVISIONING; its callers pass everything by position, once a lifecycle."""
         self._task_seq += 1
         # Positional: keyword arguments cost a lifecycle 2.4 % of its instructions (BENCHMARKS.md).
         task = Task(
@@ -934,38 +934,37 @@ class ControlPlane:
         task.cluster.state.book(instance.row, need, task.group, -1)  # release
         self._reservation_changed(task.cluster, instance, -need.cpu, -need.memory_mib)
 
-    def _place(
-        self,
-        cluster: ClusterRecord,
-        request: PlacementRequest,
-        task_arn: str | None,
-    ) -> Decision:
-        explain = self.recorder.placements is not None
+    def _place(self, cluster: ClusterRecord, request: PlacementRequest) -> Decision:
+        """One placement decision in ``cluster``; its row in ``placements`` if those are kept.
+
+        The row's task ARN is filled in by ``_assign``: the task is made after its placement.
+        """
         rng = cluster.placement_rng
         if rng is None:
             rng = cluster.placement_rng = self.streams.get(f"placement:{cluster.name}")
-        decision = place(cluster.state, request, rng, explain=explain)
-        if self.recorder.placements is not None:
-            instances = cluster.instances
-            counts = decision.counts
-            self.recorder.placements.append(
-                PlacementRow(
-                    self.env.now,
-                    task_arn if decision.row >= 0 else None,
-                    cluster.name,
-                    request.group,
-                    counts[0] if counts else 0,
-                    counts[1] if counts else 0,
-                    counts[2] if counts else 0,
-                    ",".join(str(c) for c in counts[3:]),
-                    instances[decision.row].arn if decision.row >= 0 else None,
-                    instances[decision.closest_row].arn if decision.closest_row >= 0 else None,
-                    decision.reason,
-                )
+        placements = self.recorder.placements
+        if placements is None:
+            return place(cluster.state, request, rng)  # no keyword: one a lifecycle
+        decision = place(cluster.state, request, rng, explain=True)
+        instances = cluster.instances
+        counts = decision.counts
+        placements.append(
+            PlacementRow(
+                self.env.now,
+                None,  # task_arn
+                cluster.name,
+                request.group,
+                counts[0] if counts else 0,
+                counts[1] if counts else 0,
+                counts[2] if counts else 0,
+                ",".join(str(c) for c in counts[3:]),
+                instances[decision.row].arn if decision.row >= 0 else None,
+                instances[decision.closest_row].arn if decision.closest_row >= 0 else None,
+                decision.reason,
             )
-            if decision.row >= 0:
-                # The task is created after its placement: _assign fills in its ARN.
-                self._unnamed_placement = len(self.recorder.placements) - 1
+        )
+        if decision.row >= 0:
+            self._unnamed_placement = len(placements) - 1
         return decision
 
     def _failure(
@@ -1036,15 +1035,13 @@ class ControlPlane:
         tasks: list[Task] = []
         failures: list[dict[str, str]] = []
         for i in range(count):
-            decision = self._place(cluster, request, None)
+            decision = self._place(cluster, request)
             if decision.row < 0:
                 failures.append(self._failure(cluster, decision, group, definition.family, None))
                 if decision.reason == NO_INSTANCES:
                     raise ControlPlaneError("InvalidParameterException", NO_INSTANCES)
                 continue
-            task = self._new_task(
-                cluster, definition, group, service=None, started_by=started_by, draws=draws[i]
-            )
+            task = self._new_task(cluster, definition, group, None, started_by, draws[i])
             self._assign(task, decision.row)
             tasks.append(task)
         return tasks, failures
@@ -1068,7 +1065,7 @@ class ControlPlane:
         for instance in instances:
             row = instance.row
             reason = None
-            if row < 0 or state.status[row] != InstanceStatus.ACTIVE:
+            if row < 0 or state.status[row] != _ACTIVE:
                 reason = "MISSING"
             elif not state.connected[row]:
                 reason = "AGENT"
@@ -1083,14 +1080,8 @@ class ControlPlane:
             if reason:
                 failures.append({"arn": instance.arn, "reason": reason})
                 continue
-            task = self._new_task(
-                cluster,
-                definition,
-                group,
-                service=None,
-                started_by=started_by,
-                draws=self._draw(origin, definition),
-            )
+            draws = self._draw(origin, definition)
+            task = self._new_task(cluster, definition, group, None, started_by, draws)
             self._assign(task, row)
             tasks.append(task)
         return tasks, failures
@@ -1181,7 +1172,7 @@ class ControlPlane:
         if (
             service is None
             or task.started_at != started_at
-            or task.desired_status != DesiredStatus.RUNNING
+            or task.desired_status != _DESIRED_RUNNING
         ):
             return
         self.event(
@@ -1428,7 +1419,7 @@ class ControlPlane:
     # -- StopTask --------------------------------------------------------------------------------
     def stop_task(self, task: Task, *, code: StopCode, reason: str) -> None:
         """Set a task's desiredStatus to STOPPED and tell its agent (StopTask)."""
-        if task.desired_status == DesiredStatus.STOPPED:
+        if task.desired_status == _DESIRED_STOPPED:
             return
         self._to_desired_stopped(task, code, reason)
         instance = task.container_instance
@@ -1846,7 +1837,7 @@ class ControlPlane:
         definition = service.task_definition
         request = PlacementRequest(definition.requirement, service.group, (), service.constraints)
         member = constraint_mask(state, request)
-        active = state.status == int(InstanceStatus.ACTIVE)
+        active = state.status == int(_ACTIVE)
         targets = np.flatnonzero(active & state.connected & member)
         if len(targets) != service.desired_count:
             service.desired_count = len(targets)
@@ -1885,7 +1876,7 @@ class ControlPlane:
             if host is not None and host.row not in target_rows:
                 elsewhere += 1
         for row in targets.tolist():
-            tasks = [t for t in by_row.get(row, ()) if t.desired_status == DesiredStatus.RUNNING]
+            tasks = [t for t in by_row.get(row, ()) if t.desired_status == _DESIRED_RUNNING]
             if any(t.task_definition is definition for t in tasks):
                 for t in tasks:
                     if t.last_status == _RUNNING and now < t.healthy_at < next_healthy:
@@ -1902,7 +1893,7 @@ class ControlPlane:
                     code=StopCode.SERVICE_SCHEDULER_INITIATED,
                     reason="Deployment: task replaced by a new task definition revision.",
                 )
-            if not launch or any(t.desired_status == DesiredStatus.RUNNING for t in tasks):
+            if not launch or any(t.desired_status == _DESIRED_RUNNING for t in tasks):
                 continue
             if len(service.tasks) + len(service.retiring) - elsewhere >= max_total:
                 continue
@@ -1936,7 +1927,7 @@ class ControlPlane:
             return
         instance = service.cluster.instances[row]
         for task in instance.tasks.values():
-            if task.service is service and task.desired_status == DesiredStatus.RUNNING:
+            if task.service is service and task.desired_status == _DESIRED_RUNNING:
                 self.stop_task(
                     task,
                     code=StopCode.SERVICE_SCHEDULER_INITIATED,
@@ -1974,7 +1965,7 @@ class ControlPlane:
         if len(service.tasks) + 1 > max_total:
             return
         request = self._service_request(service)
-        decision = self._place(cluster, request, None)
+        decision = self._place(cluster, request)
         if decision.row < 0:
             return
         chosen = int(codes[decision.row])
@@ -2006,7 +1997,7 @@ class ControlPlane:
         definition = service.task_definition
         request = self._service_request(service)
         for _ in range(min(count, room)):
-            decision = self._place(cluster, request, None)
+            decision = self._place(cluster, request)
             if decision.row < 0:
                 self._failure(cluster, decision, service.group, definition.family, service)
                 self._unable_to_place(service, decision)
@@ -2022,14 +2013,9 @@ class ControlPlane:
     def _start_service_task(self, service: ServiceRecord, row: int) -> Task:
         """Create a task of the service's current definition and place it on ``row``."""
         cluster, definition = service.cluster, service.task_definition
-        task = self._new_task(
-            cluster,
-            definition,
-            service.group,
-            service=service,
-            started_by=f"ecs-svc/{service.name}",
-            draws=self._draw(f"service:{cluster.name}/{service.name}", definition),
-        )
+        draws = self._draw(f"service:{cluster.name}/{service.name}", definition)
+        started_by = f"ecs-svc/{service.name}"
+        task = self._new_task(cluster, definition, service.group, service, started_by, draws)
         service.tasks[task.id] = task
         self._assign(task, row)
         return task
