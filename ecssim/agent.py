@@ -119,13 +119,20 @@ class _Backlog:
     """Stands in for the control plane while the agent is disconnected: keeps the reports.
 
     The agent calls ``self.control.<report>(...)``; while disconnected that is this object,
-    so the connected hot path pays nothing for the possibility of a disconnect.
+    so the connected hot path pays nothing for the possibility of a disconnect. It exists only
+    while the agent is disconnected: a connected agent keeps no lists for it, and a cluster of
+    10,000 instances no 20,000 empty ones for the collector to pass over after a run.
+
+    Attributes:
+        calls: The reports, in order: ``(name, args)`` of each control plane call.
+        stops: The tasks the control plane asked to stop meanwhile.
     """
 
-    __slots__ = ("calls",)
+    __slots__ = ("calls", "stops")
 
-    def __init__(self, calls: list[tuple[str, tuple[Any, ...]]]) -> None:
-        self.calls = calls
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.stops: list[Task] = []
 
     def __getattr__(self, name: str) -> Callable[..., None]:
         def keep(*args: Any) -> None:
@@ -138,11 +145,11 @@ class Agent:
     """The ecs-agent of one container instance."""
 
     __slots__ = (
+        "_backlog",
         "_boots",
         "_control",
         "_rng",
         "alive",
-        "backlog",
         "boot_rng",
         "connected",
         "control",
@@ -154,7 +161,6 @@ class Agent:
         "instance",
         "params",
         "queue",
-        "stops",
         "stream",
         "streams",
     )
@@ -198,11 +204,10 @@ class Agent:
         #: is under way waits for it, as the agent pulls each image once at a time.
         self.images: dict[str, float] = {}
         self.alive = True
-        #: ``agentConnected``: while False, reports wait in ``backlog`` and stop requests in
-        #: ``stops``; both are delivered on reconnect.
+        #: ``agentConnected``: while False, ``control`` is ``_backlog``, which keeps the reports
+        #: and the stop requests until they are delivered on reconnect.
         self.connected = True
-        self.backlog: list[tuple[str, tuple[Any, ...]]] = []
-        self.stops: list[Task] = []
+        self._backlog: _Backlog | None = None
         self._control = control
         self._boots = 0
         self._boot()
@@ -280,28 +285,29 @@ class Agent:
 
     # -- connection to the control plane -------------------------------------------------------
     def disconnect(self) -> None:
-        """Lose the connection: reports are kept in ``backlog`` until :meth:`reconnect`."""
+        """Lose the connection: reports are kept in a backlog until :meth:`reconnect`."""
         if not self.connected:
             return
         self.connected = False
-        self.control = _Backlog(self.backlog)  # type: ignore[assignment]
+        self._backlog = _Backlog()
+        self.control = self._backlog  # type: ignore[assignment]
 
     def reconnect(self) -> None:
         """Connect again: deliver the backlog of reports in order, then the stop requests."""
         if self.connected:
             return
-        backlog, stops = self.backlog, self.stops
+        backlog = self._backlog
+        assert backlog is not None  # made by disconnect
         self._reconnected_quietly()
-        for name, args in backlog:
+        for name, args in backlog.calls:
             getattr(self.control, name)(*args)
-        for task in stops:
+        for task in backlog.stops:
             self.stop(task)
 
     def _reconnected_quietly(self) -> None:
         self.connected = True
         self.control = self._control
-        self.backlog = []
-        self.stops = []
+        self._backlog = None
 
     # -- timers --------------------------------------------------------------------------------
     def _after(self, delay: float, step: Callable[[Task], None], task: Task) -> None:
@@ -477,7 +483,8 @@ class Agent:
         if not self.alive or task.last_status >= _STOPPING:
             return
         if not self.connected:
-            self.stops.append(task)  # delivered when the agent reconnects
+            assert self._backlog is not None  # made by disconnect
+            self._backlog.stops.append(task)  # delivered when the agent reconnects
             return
         task.token += 1  # cancel the pending step
         if task.pull_stopped_at > self.env.now:
