@@ -120,8 +120,9 @@ class _Backlog:
 
     The agent calls ``self.control.<report>(...)``; while disconnected that is this object,
     so the connected hot path pays nothing for the possibility of a disconnect. It exists only
-    while the agent is disconnected: a connected agent keeps no lists for it, and a cluster of
-    10,000 instances no 20,000 empty ones for the collector to pass over after a run.
+    while the agent is disconnected, and its existence is what ``Agent.connected`` reads: a
+    connected agent keeps no lists for it (a cluster of 10,000 instances kept 20,000 empty ones,
+    which the collector passed over after every run).
 
     Attributes:
         calls: The reports, in order: ``(name, args)`` of each control plane call.
@@ -151,7 +152,6 @@ class Agent:
         "_rng",
         "alive",
         "boot_rng",
-        "connected",
         "control",
         "env",
         "free_cpu",
@@ -204,9 +204,8 @@ class Agent:
         #: is under way waits for it, as the agent pulls each image once at a time.
         self.images: dict[str, float] = {}
         self.alive = True
-        #: ``agentConnected``: while False, ``control`` is ``_backlog``, which keeps the reports
-        #: and the stop requests until they are delivered on reconnect.
-        self.connected = True
+        #: While disconnected (:attr:`connected` False), ``control`` is this backlog: it keeps
+        #: the reports and the stop requests until they are delivered on reconnect.
         self._backlog: _Backlog | None = None
         self._control = control
         self._boots = 0
@@ -284,20 +283,23 @@ class Agent:
             self._boot()
 
     # -- connection to the control plane -------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        """``agentConnected``: no backlog is being kept."""
+        return self._backlog is None
+
     def disconnect(self) -> None:
         """Lose the connection: reports are kept in a backlog until :meth:`reconnect`."""
-        if not self.connected:
+        if self._backlog is not None:
             return
-        self.connected = False
         self._backlog = _Backlog()
         self.control = self._backlog  # type: ignore[assignment]
 
     def reconnect(self) -> None:
         """Connect again: deliver the backlog of reports in order, then the stop requests."""
-        if self.connected:
-            return
         backlog = self._backlog
-        assert backlog is not None  # made by disconnect
+        if backlog is None:
+            return
         self._reconnected_quietly()
         for name, args in backlog.calls:
             getattr(self.control, name)(*args)
@@ -305,7 +307,6 @@ class Agent:
             self.stop(task)
 
     def _reconnected_quietly(self) -> None:
-        self.connected = True
         self.control = self._control
         self._backlog = None
 
@@ -482,8 +483,7 @@ class Agent:
         """Stop a task the control plane set to desiredStatus STOPPED."""
         if not self.alive or task.last_status >= _STOPPING:
             return
-        if not self.connected:
-            assert self._backlog is not None  # made by disconnect
+        if self._backlog is not None:  # disconnected
             self._backlog.stops.append(task)  # delivered when the agent reconnects
             return
         task.token += 1  # cancel the pending step

@@ -944,7 +944,7 @@ class ControlPlane:
             rng = cluster.placement_rng = self.streams.get(f"placement:{cluster.name}")
         placements = self.recorder.placements
         if placements is None:
-            return place(cluster.state, request, rng)  # no keyword: one a lifecycle
+            return place(cluster.state, request, rng)  # no keyword argument, once a lifecycle
         decision = place(cluster.state, request, rng, explain=True)
         instances = cluster.instances
         counts = decision.counts
