@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import struct
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
+from itertools import compress
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -621,6 +622,82 @@ class Channel:
                 return
             index -= len(chunk[field])
         self._texts[index * len(self.text_fields) + self.text_fields.index(field)] = value
+
+    # -- reading rows back (cold paths: DescribeTasks and ListTasks on STOPPED tasks) -----------
+    def _recent_parts(self, field: str, bound: float) -> list[dict[str, Any]]:
+        """The rows whose number ``field`` is at least ``bound``, as column parts, newest first.
+
+        Rows must be recorded in ``field``'s order (the ``tasks`` channel's ``stopped_at``: a
+        task's row is written as it stops), so a part's cut is one binary search and the parts
+        older than the first one cut are not read. Codes are left as they are (:meth:`_value`).
+        Not for the series, whose records are changes, not rows.
+        """
+        parts: list[dict[str, Any]] = []
+        if self._buffer:
+            # A copy of the records, not a view of the bytearray (see pack).
+            records = np.frombuffer(bytes(self._buffer), dtype=self._record)
+            part: dict[str, Any] = {f: records[f] for f in self.number_fields}
+            width = len(self.text_fields)
+            for j, name in enumerate(self.text_fields):
+                part[name] = np.array(self._texts[j::width], dtype=object)
+            parts.append(part)
+        parts.extend(reversed(self._chunks))
+        recent = []
+        for part in parts:
+            start = int(np.searchsorted(part[field], bound, side="left"))
+            if start < len(part[field]):
+                recent.append({name: column[start:] for name, column in part.items()})
+            if start > 0:
+                break  # the parts before this one are older still
+        return recent
+
+    def _decoded(self, field: str, column: np.ndarray) -> list[Any]:
+        """A packed column's values as they were recorded: codes decoded, numbers Python's."""
+        book = self.books.get(field)
+        if book is None:
+            return column.tolist()
+        values = np.empty(len(book), dtype=object)
+        values[:] = list(book)  # by code + 1: None (-1) first
+        return values[column.astype(np.int64) + 1].tolist()
+
+    def latest(
+        self, field: str, wanted: Iterable[Any], *, since: tuple[str, float]
+    ) -> dict[Any, dict[str, Any]]:
+        """The latest row of each value in ``wanted`` of the text ``field``, by that value.
+
+        Each row with every column as recorded. ``since = (number_field, bound)``: only rows
+        whose ``number_field`` is at least ``bound`` count (see :meth:`_recent_parts`); a value
+        without such a row is left out. One pass over those rows, whatever ``wanted`` holds.
+        """
+        wanted = set(wanted)
+        found: dict[Any, dict[str, Any]] = {}
+        for part in self._recent_parts(*since) if wanted else ():
+            column = part[field].tolist()
+            hits = list(compress(range(len(column)), map(wanted.__contains__, column)))  # in C
+            if not hits:
+                continue
+            rows = {name: self._decoded(name, part[name][hits]) for name in part}
+            for j, i in enumerate(reversed(hits)):  # the latest first
+                value = column[i]
+                if value not in found:
+                    found[value] = {name: rows[name][len(hits) - 1 - j] for name in rows}
+            wanted -= found.keys()
+            if not wanted:
+                break
+        return found
+
+    def recent(self, fields: tuple[str, ...], *, since: tuple[str, float]) -> dict[str, list[Any]]:
+        """The columns ``fields`` of every row recent enough (``since``, as :meth:`latest`).
+
+        Each column as recorded (codes decoded), its rows in the order they were recorded.
+        """
+        parts = self._recent_parts(*since)[::-1]
+        columns: dict[str, list[Any]] = {}
+        for name in fields:
+            columns[name] = []
+            for part in parts:
+                columns[name] += self._decoded(name, part[name])
+        return columns
 
     def sibling(self) -> Channel:
         """An empty channel of the same schema that shares this one's codebooks.

@@ -128,10 +128,11 @@ def test_run_invariants(
     _check_ledgers(sim)
     frame = sim.result().tasks
     _check_tasks(frame)
-    # A live task in the frame is one the control plane still knows, at most once.
+    # The live tasks in the frame are those the control plane still knows, each once; a
+    # STOPPED task is known by its row only.
     alive = frame[frame.stopped_at.isna()]
     known = {t.arn for c in sim.control.clusters.values() for t in c.tasks.values()}
-    assert set(alive.task_arn) <= known
+    assert set(alive.task_arn) == known and alive.task_arn.is_unique
     # The service never runs more than desiredCount x maximumPercent.
     svc = ecs.describe_services(cluster="prod", services=["web"])["services"][0]
     assert svc["runningCount"] + svc["pendingCount"] <= max(desired * 2, desired)

@@ -747,11 +747,70 @@ def test_stopped_tasks_are_described_until_deregistered_visible_has_passed():
         response = sim.ecs.describe_tasks(cluster="prod", tasks=[first, second])
         return [task["taskArn"] for task in response["tasks"]]
 
-    # A stop forgets the tasks stopped more than ``deregistered_visible`` before it.
-    sim.run(until=first_stopped + 500.0)
+    # Each is described until ``deregistered_visible`` after it stopped, then not.
+    sim.run(until=first_stopped + 599.0)
     assert described() == [first, second]
-    third = _run_one(sim, "job")
-    sim.run(until=sim.now + 200.0)
-    third_stopped = _row(sim, third).stopped_at
-    assert first_stopped + 600.0 < third_stopped < second_stopped + 600.0
+    sim.run(until=first_stopped + 601.0)
+    assert second_stopped + 600.0 > sim.now
     assert described() == [second]
+    sim.run(until=second_stopped + 601.0)
+    assert described() == []
+    response = sim.ecs.describe_tasks(cluster="prod", tasks=[first])
+    assert response["failures"] == [{"arn": first, "reason": "MISSING"}]
+    # As objects they are gone when they stop: the cluster keeps its live tasks only.
+    assert not sim.control.clusters["prod"].tasks
+
+
+def test_a_stopped_tasks_description_read_back_from_its_row_is_the_one_it_had_as_it_stopped():
+    """A task is dropped as it stops; DescribeTasks, ListTasks and StopTask read its row back.
+
+    Each task is described (as an object) the instant it stops, then later from its row:
+    the two must be the same, field by field, for tasks that ran to their end, failed to start,
+    turned unhealthy under a health check, or were stopped by a user, on two instances, with
+    rows both packed into chunks and still in the channel's buffer.
+    """
+    behaviors = {
+        "job": TaskBehavior(runtime=Exponential(120.0)),
+        "checked": TaskBehavior(runtime=Fixed(90.0), unhealthy_after=Fixed(30.0)),
+        "broken": TaskBehavior(start_failure=1.0),
+        "long": TaskBehavior(runtime=Fixed(600.0)),
+    }
+    sim = _sim(behaviors, count=2)
+    register(sim, "job")
+    register(sim, "long")
+    register(sim, "checked", containerDefinitions=[container("checked", healthCheck=CHECK)])
+    register(sim, "broken")
+    control, ecs = sim.control, sim.ecs
+    at_stop: dict[str, dict[str, Any]] = {}
+    task_stopped = control.task_stopped
+
+    def describe_as_it_stops(task: Any) -> None:
+        task_stopped(task)
+        at_stop[task.arn] = ecs._describe_task(task)  # the object, as the caller still holds it
+
+    control.task_stopped = describe_as_it_stops  # type: ignore[method-assign]
+    sim.run(until=READY)
+    arns = [_run_one(sim, family) for family in ("job", "checked", "broken", "job", "long")]
+    sim.run(until=sim.now + 60.0)
+    ecs.stop_task(cluster="prod", task=arns[-1], reason="enough")
+    sim.result()  # packs the rows recorded so far into chunks: both kinds are read back
+    arns += [_run_one(sim, "job") for _ in range(3)]
+    sim.run(until=sim.now + 1800.0)
+    assert set(at_stop) == set(arns)
+    assert not control.clusters["prod"].tasks
+
+    described = check("DescribeTasks", ecs.describe_tasks(cluster="prod", tasks=arns))
+    assert described["failures"] == []
+    assert {t["taskArn"]: t for t in described["tasks"]} == at_stop
+    assert at_stop[arns[1]]["healthStatus"] == "UNHEALTHY"
+    assert "stopCode" in at_stop[arns[2]] and at_stop[arns[4]]["stoppedReason"] == "enough"
+    listed = ecs.list_tasks(cluster="prod", desiredStatus="STOPPED")["taskArns"]
+    assert sorted(listed) == sorted(arns)
+    broken = ecs.list_tasks(cluster="prod", desiredStatus="STOPPED", family="broken")
+    assert broken["taskArns"] == [arns[2]]
+    instance = at_stop[arns[0]]["containerInstanceArn"]
+    on_it = ecs.list_tasks(cluster="prod", desiredStatus="STOPPED", containerInstance=instance)
+    assert arns[0] in on_it["taskArns"]
+    assert {at_stop[a]["containerInstanceArn"] for a in on_it["taskArns"]} == {instance}
+    # StopTask on a STOPPED task changes nothing and describes it.
+    assert ecs.stop_task(cluster="prod", task=arns[0])["task"] == at_stop[arns[0]]

@@ -25,6 +25,7 @@ from ecssim.control.records import (
     Deployment,
     InstanceRecord,
     ServiceRecord,
+    StoppedTask,
     Task,
     arn,
 )
@@ -160,11 +161,13 @@ class ECSClient:
     def _definition(self, reference: str) -> TaskDefinition:
         return self._call(self._control.task_definition, reference)
 
-    def _task(self, cluster: ClusterRecord, reference: str) -> Task:
-        task = cluster.tasks.get(reference.rsplit("/", 1)[-1])
-        if task is None:
-            raise InvalidParameterException("The referenced task was not found.")
-        return task
+    def _task(self, cluster: ClusterRecord, reference: str) -> Task | StoppedTask | None:
+        """A live task of ``cluster``, else a STOPPED one still visible, else None."""
+        task_id = reference.rsplit("/", 1)[-1]
+        task = cluster.tasks.get(task_id)
+        if task is not None:
+            return task
+        return self._control.stopped_tasks(cluster, (task_id,)).get(task_id)
 
     def _instance(self, cluster: ClusterRecord, reference: str) -> InstanceRecord:
         key = reference.rsplit("/", 1)[-1]
@@ -316,9 +319,12 @@ class ECSClient:
     def stop_task(self, task: str, cluster: str | None = None, reason: str = "") -> dict[str, Any]:
         """StopTask."""
         record = self._task(self._cluster(cluster), task)
-        self._control.stop_task(
-            record, code=StopCode.USER_INITIATED, reason=reason or "Task stopped by user"
-        )
+        if record is None:
+            raise InvalidParameterException("The referenced task was not found.")
+        if isinstance(record, Task):  # a STOPPED one is described as it is
+            self._control.stop_task(
+                record, code=StopCode.USER_INITIATED, reason=reason or "Task stopped by user"
+            )
         return {"task": self._describe_task(record)}
 
     def describe_tasks(
@@ -326,9 +332,12 @@ class ECSClient:
     ) -> dict[str, Any]:
         """DescribeTasks (STOPPED tasks stay describable for ``deregistered_visible``)."""
         record = self._cluster(cluster)
+        ids = [reference.rsplit("/", 1)[-1] for reference in tasks]
+        live = record.tasks
+        stopped = self._control.stopped_tasks(record, (i for i in ids if i not in live))
         found, failures = [], []
-        for reference in tasks:
-            task = record.tasks.get(reference.rsplit("/", 1)[-1])
+        for reference, task_id in zip(tasks, ids, strict=True):
+            task = live.get(task_id) or stopped.get(task_id)
             if task is None:
                 failures.append({"arn": reference, "reason": "MISSING"})
             else:
@@ -343,26 +352,32 @@ class ECSClient:
         service = kwargs.get("serviceName")
         instance = kwargs.get("containerInstance")
         started_by = kwargs.get("startedBy")
-        arns = []
-        for task in record.tasks.values():
-            if task.desired_status.value != desired:
-                continue
-            if family and task.family != family:
-                continue
-            if service and (task.service is None or task.service.name != service):
-                continue
-            if started_by and task.started_by != started_by:
-                continue
-            if instance and (
-                task.container_instance is None
-                or instance.rsplit("/", 1)[-1]
-                not in (task.container_instance.id, task.container_instance.ec2_instance_id)
-            ):
-                continue
-            arns.append(task.arn)
-        return {"taskArns": arns}
+        listing = [
+            (
+                task.arn,
+                task.family,
+                None if task.service is None else task.service.name,
+                task.started_by,
+                task.container_instance,
+            )
+            for task in record.tasks.values()
+            if task.desired_status.value == desired
+        ]
+        if desired == "STOPPED":  # those stopping, then those stopped and still visible
+            listing += self._control.stopped_listing(record)
+        key = instance.rsplit("/", 1)[-1] if instance else None
+        return {
+            "taskArns": [
+                task_arn
+                for task_arn, task_family, task_service, task_started_by, host in listing
+                if (not family or task_family == family)
+                and (not service or task_service == service)
+                and (not started_by or task_started_by == started_by)
+                and (not key or (host is not None and key in (host.id, host.ec2_instance_id)))
+            ]
+        }
 
-    def _describe_task(self, task: Task) -> dict[str, Any]:
+    def _describe_task(self, task: Task | StoppedTask) -> dict[str, Any]:
         definition = task.task_definition
         instance = task.container_instance
         status = task.last_status.name

@@ -28,7 +28,15 @@ from ecssim.control.deployments import (
     deployment_step,
     throttle_delay,
 )
-from ecssim.control.records import ClusterRecord, Deployment, InstanceRecord, ServiceRecord, Task
+from ecssim.control.records import (
+    ClusterRecord,
+    Deployment,
+    InstanceRecord,
+    ServiceRecord,
+    StoppedTask,
+    Task,
+    arn,
+)
 from ecssim.environment import Environment
 from ecssim.errors import EcssimError
 from ecssim.gcpause import cyclic_gc_paused
@@ -169,11 +177,11 @@ class ControlPlane:
         self.launch_hooks: list[Callable[[InstanceRecord], None]] = []
         self._task_seq = 0
         self._instance_seq = 0
-        #: STOPPED tasks in the order they stopped, each dropped from its cluster's tasks once
-        #: ``deregistered_visible`` has passed. The tasks themselves, not (time, cluster, id)
-        #: tuples: the collector's first pass after a run scans every object kept, about two a
-        #: task with the tuples.
-        self._stopped: deque[Task] = deque()
+        #: healthStatus of the STOPPED tasks with a health check, by ARN, as they stopped, and
+        #: (stopped_at, ARN) in that order to forget them once ``deregistered_visible`` has
+        #: passed. The rest of a stopped task is its row (:meth:`stopped_task`).
+        self._stopped_health: dict[str, str] = {}
+        self._stopped_health_order: deque[tuple[float, str]] = deque()
         self._unnamed_placement = -1  # row of the placements channel awaiting its task ARN
         self._stops_to_pack_check = PACK_CHECK_STOPS
         #: Families whose usage is modelled; for them the reservations of RUNNING tasks are
@@ -1370,12 +1378,69 @@ class ControlPlane:
             recorder.tasks.pack()  # each a length check until its threshold is reached
             if recorder.series.pack():
                 recorder.compact()  # the other channels too, each at its own threshold
-        stopped = self._stopped
-        stopped.append(task)
+        # Forgotten as an object: DescribeTasks reads its row back (stopped_task).
+        del task.cluster.tasks[task.id]
+        if task.task_definition.health_checked:  # the one thing the row does not hold
+            self._keep_health(task, now)
+
+    def _keep_health(self, task: Task, now: float) -> None:
+        """Keep a stopped task's healthStatus for ``deregistered_visible``."""
+        order, health = self._stopped_health_order, self._stopped_health
+        health[task.arn] = task.health_status(now)
+        order.append((now, task.arn))
         horizon = now - self.params.deregistered_visible
-        while stopped and stopped[0].stopped_at < horizon:
-            old = stopped.popleft()
-            old.cluster.tasks.pop(old.id, None)
+        while order[0][0] < horizon:
+            del health[order.popleft()[1]]
+
+    def stopped_tasks(
+        self, cluster: ClusterRecord, task_ids: Iterable[str]
+    ) -> dict[str, StoppedTask]:
+        """The STOPPED tasks of ``cluster`` among ``task_ids`` still visible, by id, from rows.
+
+        Visible for ``deregistered_visible`` after it stopped (BC Task: at least an hour); an
+        id is left out once that has passed, or if its task never stopped. One pass over the
+        rows of that while, however many ids.
+        """
+        prefix = arn("task", f"{cluster.name}/")
+        rows = self.recorder.tasks.latest(
+            "task_arn", (prefix + task_id for task_id in task_ids), since=self._visible_since()
+        )
+        instances = {instance.arn: instance for instance in cluster.instances} if rows else {}
+        found = {}
+        for task_arn, row in rows.items():
+            found[task_arn[len(prefix) :]] = StoppedTask(
+                row,
+                cluster,
+                self.task_definition(f"{row['family']}:{row['revision']}"),
+                instances.get(row["container_instance"]),
+                cluster.services.get(row["service"]) if row["service"] is not None else None,
+                self._stopped_health.get(task_arn, "UNKNOWN"),
+            )
+        return found
+
+    def stopped_listing(
+        self, cluster: ClusterRecord
+    ) -> list[tuple[str, str, str | None, str | None, InstanceRecord | None]]:
+        """ListTasks' view of the STOPPED tasks of ``cluster`` still visible, in stop order.
+
+        Each as (task ARN, family, service name, startedBy, container instance), read from the
+        rows' columns without a :class:`StoppedTask` each (an hour can hold tens of thousands).
+        """
+        fields = ("task_arn", "cluster", "family", "service", "started_by", "container_instance")
+        columns = self.recorder.tasks.recent(fields, since=self._visible_since())
+        instances = {instance.arn: instance for instance in cluster.instances}
+        name = cluster.name
+        return [
+            (task_arn, family, service, started_by, instances.get(host))
+            for task_arn, in_cluster, family, service, started_by, host in zip(
+                *columns.values(), strict=True
+            )
+            if in_cluster == name
+        ]
+
+    def _visible_since(self) -> tuple[str, float]:
+        """``Channel.latest``'s ``since``: tasks stopped within ``deregistered_visible``."""
+        return ("stopped_at", self.env._now - self.params.deregistered_visible)
 
     def _record_task(self, task: Task, tasks: Channel) -> None:
         """Write ``task``'s row (``TaskRow``) to the ``tasks`` channel, as it is now.
@@ -2117,9 +2182,8 @@ class ControlPlane:
         """
         tasks = self.recorder.tasks.sibling()
         for cluster in self.clusters.values():
-            for task in cluster.tasks.values():
-                if task.last_status != TaskStatus.STOPPED:
-                    self._record_task(task, tasks)
+            for task in cluster.tasks.values():  # live tasks only (task_stopped)
+                self._record_task(task, tasks)
         instances = self.recorder.instances.sibling()
         for instance in self.instances:
             instances.append(

@@ -164,6 +164,96 @@ class Task:
         return f"<Task {self.id} {self.family} {self.last_status.name}>"
 
 
+class StoppedTask:
+    """A STOPPED task as DescribeTasks and ListTasks still show it: its recorded row, read back.
+
+    A :class:`Task` is dropped as it stops; what ECS still shows of it for
+    ``deregistered_visible`` is its row of the ``tasks`` channel
+    (``ControlPlane.stopped_task``). Keeping each stopped task an hour as its object cost
+    about an eighth of a lifecycle at 1,000 instances (BENCHMARKS.md, "Stopped tasks as their
+    rows"). It reads as a task does for the API layer; it is not a live task: the control
+    plane's steps never see one.
+    """
+
+    __slots__ = (
+        "arn",
+        "cluster",
+        "container_instance",
+        "created_at",
+        "desired_stopped_at",
+        "execution_stopped_at",
+        "exit_code",
+        "group",
+        "health",
+        "id",
+        "launch_type",
+        "pull_started_at",
+        "pull_stopped_at",
+        "service",
+        "started_at",
+        "started_by",
+        "stop_code",
+        "stopped_at",
+        "stopped_reason",
+        "stopping_at",
+        "task_definition",
+    )
+
+    last_status = TaskStatus.STOPPED
+    desired_status = DesiredStatus.STOPPED
+
+    def __init__(
+        self,
+        row: dict[str, Any],
+        cluster: ClusterRecord,
+        task_definition: TaskDefinition,
+        container_instance: InstanceRecord | None,
+        service: ServiceRecord | None,
+        health: str,
+    ) -> None:
+        """A view of ``row`` (a ``TaskRow``'s fields) with its records resolved."""
+        self.arn = row["task_arn"]
+        self.id = self.arn.rsplit("/", 1)[-1]
+        self.cluster = cluster
+        self.task_definition = task_definition
+        self.container_instance = container_instance
+        self.service = service
+        #: healthStatus as it was when the task stopped (it cannot change after).
+        self.health = health
+        self.group: str = row["group"]
+        self.launch_type: str = row["launch_type"]
+        self.started_by: str | None = row["started_by"]
+        self.stop_code: str | None = row["stop_code"]
+        self.stopped_reason: str | None = row["stopped_reason"]
+        self.created_at: float = row["created_at"]
+        self.pull_started_at: float = row["pull_started_at"]
+        self.pull_stopped_at: float = row["pull_stopped_at"]
+        self.started_at: float = row["started_at"]
+        self.stopping_at: float = row["stopping_at"]
+        self.execution_stopped_at: float = row["execution_stopped_at"]
+        self.stopped_at: float = row["stopped_at"]
+        self.desired_stopped_at: float = row["desired_stopped_at"]
+        self.exit_code: float = row["exit_code"]
+
+    @property
+    def requirement(self) -> Requirement:
+        """What the task reserved: its task definition's requirement, as for a live task."""
+        return self.task_definition.requirement
+
+    def health_status(self, now: float) -> str:
+        """``healthStatus``: as when it stopped, whatever ``now``."""
+        del now
+        return self.health
+
+    @property
+    def family(self) -> str:
+        """The task definition family."""
+        return self.task_definition.family
+
+    def __repr__(self) -> str:
+        return f"<StoppedTask {self.id} {self.family}>"
+
+
 class InstanceRecord:
     """One EC2 container instance and its agent."""
 
