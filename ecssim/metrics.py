@@ -629,7 +629,7 @@ class Channel:
 
         Rows must be recorded in ``field``'s order (the ``tasks`` channel's ``stopped_at``: a
         task's row is written as it stops), so a part's cut is one binary search and the parts
-        older than the first one cut are not read. Codes are left as they are (:meth:`_value`).
+        older than the first one cut are not read. Codes are left as they are (:meth:`_decoded`).
         Not for the series, whose records are changes, not rows.
         """
         parts: list[dict[str, Any]] = []

@@ -179,7 +179,7 @@ class ControlPlane:
         self._instance_seq = 0
         #: healthStatus of the STOPPED tasks with a health check, by ARN, as they stopped, and
         #: (stopped_at, ARN) in that order to forget them once ``deregistered_visible`` has
-        #: passed. The rest of a stopped task is its row (:meth:`stopped_task`).
+        #: passed. The rest of a stopped task is its row (:meth:`stopped_tasks`).
         self._stopped_health: dict[str, str] = {}
         self._stopped_health_order: deque[tuple[float, str]] = deque()
         self._unnamed_placement = -1  # row of the placements channel awaiting its task ARN
@@ -1378,7 +1378,7 @@ class ControlPlane:
             recorder.tasks.pack()  # each a length check until its threshold is reached
             if recorder.series.pack():
                 recorder.compact()  # the other channels too, each at its own threshold
-        # Forgotten as an object: DescribeTasks reads its row back (stopped_task).
+        # Forgotten as an object: DescribeTasks reads its row back (stopped_tasks).
         del task.cluster.tasks[task.id]
         if task.task_definition.health_checked:  # the one thing the row does not hold
             self._keep_health(task, now)

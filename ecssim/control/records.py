@@ -169,7 +169,7 @@ class StoppedTask:
 
     A :class:`Task` is dropped as it stops; what ECS still shows of it for
     ``deregistered_visible`` is its row of the ``tasks`` channel
-    (``ControlPlane.stopped_task``). Keeping each stopped task an hour as its object cost
+    (``ControlPlane.stopped_tasks``). Keeping each stopped task an hour as its object cost
     about an eighth of a lifecycle at 1,000 instances (BENCHMARKS.md, "Stopped tasks as their
     rows"). It reads as a task does for the API layer; it is not a live task: the control
     plane's steps never see one.
