@@ -814,3 +814,34 @@ def test_a_stopped_tasks_description_read_back_from_its_row_is_the_one_it_had_as
     assert {at_stop[a]["containerInstanceArn"] for a in on_it["taskArns"]} == {instance}
     # StopTask on a STOPPED task changes nothing and describes it.
     assert ecs.stop_task(cluster="prod", task=arns[0])["task"] == at_stop[arns[0]]
+
+
+def test_a_stopped_task_is_read_back_in_its_own_cluster_only():
+    sim = _sim({"job": TaskBehavior(runtime=Fixed(30.0))})
+    sim.ecs.create_cluster(clusterName="dev")
+    sim.launch_instances("dev", "m5.large", count=1)
+    register(sim, "job")
+    sim.run(until=READY)
+    prod = _run_one(sim, "job")
+    dev = sim.ecs.run_task(cluster="dev", taskDefinition="job")["tasks"][0]["taskArn"]
+    sim.run(until=sim.now + 300.0)
+    for cluster, own, other in (("prod", prod, dev), ("dev", dev, prod)):
+        assert sim.ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"] == [own]
+        response = sim.ecs.describe_tasks(cluster=cluster, tasks=[own, other])
+        assert [t["taskArn"] for t in response["tasks"]] == [own]
+        assert response["failures"] == [{"arn": other, "reason": "MISSING"}]
+    # Without a health check a stopped task's health is UNKNOWN, as it was when it stopped.
+    assert _describe(sim, prod)["healthStatus"] == "UNKNOWN"
+
+
+def test_the_health_kept_for_stopped_tasks_is_forgotten_with_them():
+    behaviors = {"checked": TaskBehavior(runtime=Fixed(60.0))}
+    sim = _sim(behaviors, deregistered_visible=600.0)
+    register(sim, "checked", containerDefinitions=[container("checked", healthCheck=CHECK)])
+    sim.run(until=READY)
+    arns = []
+    for wait in (700.0, 700.0, 700.0, 200.0):  # each stops 700 s after the one before
+        arns.append(_run_one(sim, "checked"))
+        sim.run(until=sim.now + wait)
+    assert _describe(sim, arns[-1])["healthStatus"] == "HEALTHY"
+    assert list(sim.control._stopped_health) == [arns[-1]]  # nothing kept past its hour
