@@ -845,3 +845,24 @@ def test_the_health_kept_for_stopped_tasks_is_forgotten_with_them():
         sim.run(until=sim.now + wait)
     assert _describe(sim, arns[-1])["healthStatus"] == "HEALTHY"
     assert list(sim.control._stopped_health) == [arns[-1]]  # nothing kept past its hour
+
+
+def test_a_stopped_tasks_health_is_the_one_it_stopped_with():
+    """An orphaned task (its instance deregistered by force) never had its containers stop.
+
+    Its healthStatus is the one it had when it stopped: the health check that would have
+    failed later does not make it UNHEALTHY afterwards.
+    """
+    sim = _sim({"checked": TaskBehavior(unhealthy_after=Fixed(100.0))})
+    register(sim, "checked", containerDefinitions=[container("checked", healthCheck=CHECK)])
+    sim.run(until=READY)
+    arn = _run_one(sim, "checked")
+    sim.run(until=sim.now + 60.0)
+    assert _describe(sim, arn)["healthStatus"] == "HEALTHY"
+    (instance,) = sim.ecs.list_container_instances(cluster="prod")["containerInstanceArns"]
+    sim.ecs.deregister_container_instance(cluster="prod", containerInstance=instance, force=True)
+    sim.run(until=sim.now + 1.0)
+    assert _describe(sim, arn)["lastStatus"] == "STOPPED"
+    sim.run(until=sim.now + 600.0)  # long past when its checks would have failed
+    described = _describe(sim, arn)
+    assert described["healthStatus"] == "HEALTHY" and "executionStoppedAt" not in described

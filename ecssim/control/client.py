@@ -365,7 +365,7 @@ class ECSClient:
         ]
         if desired == "STOPPED":  # those stopping, then those stopped and still visible
             listing += self._control.stopped_listing(record)
-        key = instance.rsplit("/", 1)[-1] if instance else None
+        key = instance.rsplit("/", 1)[-1] if instance else ""
         return {
             "taskArns": [
                 task_arn
@@ -373,7 +373,7 @@ class ECSClient:
                 if (not family or task_family == family)
                 and (not service or task_service == service)
                 and (not started_by or task_started_by == started_by)
-                and (not key or (host is not None and key in (host.id, host.ec2_instance_id)))
+                and (not instance or (host is not None and key in (host.id, host.ec2_instance_id)))
             ]
         }
 

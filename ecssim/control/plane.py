@@ -1351,7 +1351,7 @@ class ControlPlane:
             )
 
     def task_stopped(self, task: Task) -> None:
-        """A task reached STOPPED: release what is left, record it, forget it later."""
+        """A task reached STOPPED: release what is left, record it, drop it (its row stays)."""
         if task.desired_status != _DESIRED_STOPPED:  # a safety net: callers have set it
             self._to_desired_stopped(task, _FAILED_TO_START, "Task failed to start")
         if task.last_status > _RUNNING:
@@ -1389,7 +1389,7 @@ class ControlPlane:
         health[task.arn] = task.health_status(now)
         order.append((now, task.arn))
         horizon = now - self.params.deregistered_visible
-        while order[0][0] < horizon:
+        while order and order[0][0] < horizon:
             del health[order.popleft()[1]]
 
     def stopped_tasks(

@@ -534,7 +534,7 @@ class ClusterRecord:
         self.state = ClusterState(name)
         self.instances: list[InstanceRecord] = []  # by row
         self.services: dict[str, ServiceRecord] = {}
-        self.tasks: dict[str, Task] = {}  # live tasks and recently stopped ones, by id
+        self.tasks: dict[str, Task] = {}  # live tasks, by id (a STOPPED one is its row)
         self.settings = settings or {}
         #: The cluster's code in its recorder's channels (``Recorder.code``), set on creation.
         self.code = -1
