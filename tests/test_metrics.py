@@ -586,3 +586,80 @@ def test_task_statuses_have_the_fixed_codes_the_control_plane_writes():
 
 def test_the_series_record_is_the_one_the_expansion_reads():
     assert Channel("series")._record == metrics_module.SERIES_RECORD
+
+
+def _task_row(i: int, arn: str, stopped_at: float, pick: int) -> TaskRow:
+    """A stopped task's row whose ids and texts vary with ``pick``."""
+    return TaskRow(
+        task_arn=arn,
+        cluster=("a", "b")[pick % 2],
+        service=(None, "web", "api")[pick % 3],
+        group=f"family:{pick % 4}",
+        family=("job", "web")[pick % 2],
+        revision=pick % 3 + 1,
+        launch_type="EC2",
+        capacity_provider=None,
+        container_instance=(None, "i-1", "i-2")[pick % 3],
+        availability_zone=(None, "us-east-1a")[pick % 2],
+        cpu=256 * (pick % 4 + 1),
+        memory=512,
+        created_at=float(i),
+        pull_started_at=float("nan") if pick % 5 == 0 else i + 0.5,
+        pull_stopped_at=i + 1.0,
+        started_at=i + 2.0,
+        stopping_at=i + 3.0,
+        execution_stopped_at=stopped_at,
+        stopped_at=stopped_at,
+        last_status="STOPPED",
+        desired_status="STOPPED",
+        stop_code=(None, "UserInitiated", "EssentialContainerExited")[pick % 3],
+        stopped_reason=(None, "bye", "Essential container in task exited")[pick % 3],
+        exit_code=(float("nan"), 0.0, 137.0)[pick % 3],
+        started_by=(None, "ci")[pick % 2],
+        desired_stopped_at=stopped_at,
+    )
+
+
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from([0.0, 0.5, 2.0]), st.integers(0, 11), st.booleans()),
+        max_size=60,
+    ),
+    limit=st.sampled_from([1, 3, 7, 1000]),
+    bounds=st.lists(st.floats(-1.0, 80.0), min_size=1, max_size=4),
+)
+def test_rows_read_back_are_the_rows_recorded_since_a_bound(steps, limit, bounds):
+    """``Channel.recent`` and ``latest`` against the rows themselves, packed or not.
+
+    Rows in ``stopped_at`` order (ties included) across chunks of any size and the buffer; ids
+    decoded through the codebooks, None and NaN kept, numbers as Python's.
+    """
+    channel = Recorder().tasks
+    channel._limit = limit
+    rows, t = [], 0.0
+    for i, (gap, pick, pack) in enumerate(steps):
+        t += gap
+        row = _task_row(i, f"arn/{i % 9 if pick % 4 == 0 else i}", t, pick)  # some ARNs again
+        channel.append(row)
+        rows.append(row)
+        if pack:
+            channel.pack()
+
+    def same(a: object, b: object) -> bool:
+        return a == b or (a != a and b != b)  # NaN is NaN
+
+    fields = TaskRow._fields
+    for bound in bounds:
+        visible = [row for row in rows if row.stopped_at >= bound]
+        columns = channel.recent(fields, since=("stopped_at", bound))
+        for field in fields:
+            expected = [getattr(row, field) for row in visible]
+            assert len(columns[field]) == len(expected)
+            assert all(map(same, columns[field], expected)), field
+        wanted = {row.task_arn for row in rows[::3]} | {"arn/none"}
+        found = channel.latest("task_arn", wanted, since=("stopped_at", bound))
+        assert set(found) == wanted & {row.task_arn for row in visible}
+        for arn, read in found.items():
+            last = [row for row in visible if row.task_arn == arn][-1]
+            assert all(same(read[f], getattr(last, f)) for f in fields)
+            assert all(type(read[f]) in (str, int, float, type(None)) for f in fields)
