@@ -592,23 +592,31 @@ class Channel:
         records = np.frombuffer(bytes(buffer), dtype=self._record)
         if self._levels is not None:
             records = self._levels.expand(records)  # a copy if it holds change records
+        self._chunks.append(self._columns(records))
+        buffer.clear()  # in place: the writers and ``extend_text`` stay bound to these
+        texts.clear()
+        return True
+
+    def _columns(self, records: np.ndarray) -> dict[str, np.ndarray]:
+        """``records`` (rows read from the buffer) and the text list as a chunk's columns.
+
+        What :meth:`pack` keeps, and what the read-back (:meth:`_recent_parts`) reads of the
+        rows not packed yet; the buffer and the text list are left as they are.
+        """
         chunk: dict[str, np.ndarray] = {}
         for field in self.number_fields:
             book = self.books.get(field)
             # Codes: the smallest type that holds them so far, -1 and code + 1 (categorical).
             dtype = _code_dtype(len(book)) if book is not None else self._dtypes[field]
-            chunk[field] = records[field].astype(dtype)  # a copy: the records are freed
-        del records  # the copy of the records, freed before the text columns are built
+            chunk[field] = records[field].astype(dtype)  # a copy, in the chunk's own type
         if self.text_fields:
+            texts = self._texts
             flat = np.empty(len(texts), dtype=object)
             flat[:] = texts  # objects as they are (np.array would look into them)
             columns = flat.reshape(-1, len(self.text_fields))
             for j, field in enumerate(self.text_fields):
                 chunk[field] = columns[:, j].copy()
-        self._chunks.append(chunk)
-        buffer.clear()  # in place: the writers and ``extend_text`` stay bound to these
-        texts.clear()
-        return True
+        return chunk
 
     def set(self, index: int, field: str, value: Any) -> None:
         """Replace the text ``field`` of row ``index`` (the task ARN of a placement, known after).
@@ -633,14 +641,8 @@ class Channel:
         Not for the series, whose records are changes, not rows.
         """
         parts: list[dict[str, Any]] = []
-        if self._buffer:
-            # A copy of the records, not a view of the bytearray (see pack).
-            records = np.frombuffer(bytes(self._buffer), dtype=self._record)
-            part: dict[str, Any] = {f: records[f] for f in self.number_fields}
-            width = len(self.text_fields)
-            for j, name in enumerate(self.text_fields):
-                part[name] = np.array(self._texts[j::width], dtype=object)
-            parts.append(part)
+        if self._buffer:  # a copy of the records, not a view of the bytearray (see pack)
+            parts.append(self._columns(np.frombuffer(bytes(self._buffer), dtype=self._record)))
         parts.extend(reversed(self._chunks))
         recent = []
         for part in parts:

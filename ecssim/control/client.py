@@ -161,13 +161,17 @@ class ECSClient:
     def _definition(self, reference: str) -> TaskDefinition:
         return self._call(self._control.task_definition, reference)
 
-    def _task(self, cluster: ClusterRecord, reference: str) -> Task | StoppedTask | None:
-        """A live task of ``cluster``, else a STOPPED one still visible, else None."""
-        task_id = reference.rsplit("/", 1)[-1]
-        task = cluster.tasks.get(task_id)
-        if task is not None:
-            return task
-        return self._control.stopped_tasks(cluster, (task_id,)).get(task_id)
+    def _tasks(
+        self, cluster: ClusterRecord, references: list[str]
+    ) -> list[Task | StoppedTask | None]:
+        """Each referenced task of ``cluster``: live, else STOPPED and still visible, else None.
+
+        The STOPPED ones are read back from their rows in one pass for all of them.
+        """
+        ids = [reference.rsplit("/", 1)[-1] for reference in references]
+        live = cluster.tasks
+        stopped = self._control.stopped_tasks(cluster, [i for i in ids if i not in live])
+        return [live.get(task_id) or stopped.get(task_id) for task_id in ids]
 
     def _instance(self, cluster: ClusterRecord, reference: str) -> InstanceRecord:
         key = reference.rsplit("/", 1)[-1]
@@ -318,7 +322,7 @@ class ECSClient:
 
     def stop_task(self, task: str, cluster: str | None = None, reason: str = "") -> dict[str, Any]:
         """StopTask."""
-        record = self._task(self._cluster(cluster), task)
+        (record,) = self._tasks(self._cluster(cluster), [task])
         if record is None:
             raise InvalidParameterException("The referenced task was not found.")
         if isinstance(record, Task):  # a STOPPED one is described as it is
@@ -331,13 +335,8 @@ class ECSClient:
         self, tasks: list[str], cluster: str | None = None, **_: Any
     ) -> dict[str, Any]:
         """DescribeTasks (STOPPED tasks stay describable for ``deregistered_visible``)."""
-        record = self._cluster(cluster)
-        ids = [reference.rsplit("/", 1)[-1] for reference in tasks]
-        live = record.tasks
-        stopped = self._control.stopped_tasks(record, (i for i in ids if i not in live))
         found, failures = [], []
-        for reference, task_id in zip(tasks, ids, strict=True):
-            task = live.get(task_id) or stopped.get(task_id)
+        for reference, task in zip(tasks, self._tasks(self._cluster(cluster), tasks), strict=True):
             if task is None:
                 failures.append({"arn": reference, "reason": "MISSING"})
             else:
